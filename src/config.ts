@@ -1,0 +1,80 @@
+import { z } from 'zod'
+
+/** Accepts "3600", "3600s", "30m", "1h", "2d" and returns seconds. */
+const duration = z
+  .string()
+  .regex(/^\d+\s*[smhd]?$/, 'must be a number of seconds or a duration such as 30m, 1h, 2d')
+  .transform((value) => {
+    const amount = Number.parseInt(value, 10)
+    const unit = value.trim().at(-1)
+    const factor = unit === 'm' ? 60 : unit === 'h' ? 3600 : unit === 'd' ? 86400 : 1
+    return amount * factor
+  })
+  .refine((seconds) => seconds > 0, 'must be positive')
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535).default(3000),
+    WEB_CONCURRENCY: int(1, 64).default(1),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+    DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_POOL_SIZE: int(1, 200).default(10),
+    DATABASE_POOL_TIMEOUT_MS: int(100, 600_000).default(5000),
+    DATABASE_STATEMENT_TIMEOUT_MS: int(0, 600_000).default(15_000),
+    MIGRATIONS_RUN: flag.default(true),
+    EMBEDDED_PG_DIR: z.string().min(1).default('.data/postgres'),
+    EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+
+    JWT_SECRET: optionalText,
+    JWT_EXPIRES_IN: duration.default(3600),
+    JWT_ISSUER: z.string().min(1).default('inventory-api'),
+    JWT_AUDIENCE: z.string().min(1).default('inventory-api'),
+
+    ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9_.-]{3,50}$/).default('admin'),
+    ADMIN_PASSWORD: optionalText.pipe(z.string().min(8).max(128).optional()),
+
+    PASSWORD_MEMORY_KIB: int(64, 1_048_576).default(19_456),
+    PASSWORD_TIME_COST: int(1, 20).default(2),
+    AUTH_CACHE_TTL_SECONDS: int(0, 3600).default(60),
+    LOGIN_MAX_FAILURES: int(1, 1000).default(5),
+    LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(60),
+
+    LOW_STOCK_THRESHOLD: int(0, 1_000_000_000).default(10),
+    BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    CORS_ORIGINS: optionalText,
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return
+    if (!env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' })
+    }
+    if (!env.JWT_SECRET || Buffer.byteLength(env.JWT_SECRET) < 32) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 bytes in production' })
+    }
+  })
+
+export type Config = z.output<typeof schema> & { JWT_SECRET: string }
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
+    console.error(`Invalid configuration:\n${lines.join('\n')}`)
+    process.exit(1)
+  }
+  // Outside production a missing secret gets a random one: tokens then last until the next restart.
+  const JWT_SECRET = parsed.data.JWT_SECRET ?? crypto.randomUUID() + crypto.randomUUID()
+  return { ...parsed.data, JWT_SECRET }
+}
+
+export const config = loadConfig()

@@ -1,0 +1,32 @@
+import 'reflect-metadata'
+import { resolve } from 'node:path'
+import { DataSource } from 'typeorm'
+import { config } from '../config'
+import { Alert } from '../modules/alerts/alert.entity'
+import { Category } from '../modules/categories/category.entity'
+import { Order } from '../modules/orders/order.entity'
+import { Product } from '../modules/products/product.entity'
+import { StockMovement } from '../modules/products/stock-movement.entity'
+import { User } from '../modules/users/user.entity'
+import { embeddedUrl } from './embedded'
+
+/** Without DATABASE_URL the embedded PostgreSQL is used (see db/embedded.ts), at a fixed address. */
+export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT)
+
+/** The one DataSource: the app, the migration CLI and the tests all use this instance. */
+export const dataSource = new DataSource({
+  type: 'postgres',
+  url: databaseUrl,
+  entities: [User, Category, Product, StockMovement, Order, Alert],
+  migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
+  migrationsTableName: 'migrations',
+  synchronize: false,
+  // Failed queries are logged by the error handler, without their parameters (they may hold hashes).
+  logging: false,
+  extra: {
+    max: config.DATABASE_POOL_SIZE,
+    connectionTimeoutMillis: config.DATABASE_POOL_TIMEOUT_MS,
+    statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+    application_name: 'inventory-api',
+  },
+})

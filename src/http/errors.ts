@@ -1,0 +1,47 @@
+/** An error with an HTTP status and the spec's `{error, message}` body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+
+  toBody() {
+    return { error: this.title, message: this.message }
+  }
+}
+
+type Entity = 'Product' | 'Order' | 'User' | 'Category'
+
+export const invalidInput = (message: string) => new HttpError(400, 'Invalid input', message)
+
+export const notFound = (entity: Entity, id: number) =>
+  new HttpError(404, `${entity} not found`, `The ${entity.toLowerCase()} with ID ${id} does not exist.`)
+
+export const conflict = (message: string) => new HttpError(409, 'Conflict', message)
+
+export const forbidden = () => new HttpError(403, 'Forbidden', 'You do not have permission to perform this action.')
+
+export const WWW_AUTHENTICATE = 'Basic realm="inventory", charset="UTF-8", Bearer realm="inventory"'
+
+export const unauthorized = (message: string) =>
+  new HttpError(401, 'Unauthorized', message, { 'www-authenticate': WWW_AUTHENTICATE })
+
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new HttpError(429, 'Too many requests', 'Too many failed login attempts; try again later.', {
+    'retry-after': String(retryAfterSeconds),
+  })
+
+export const payloadTooLarge = (limitBytes: number) =>
+  new HttpError(413, 'Payload too large', `The request body must not exceed ${limitBytes} bytes.`)
+
+export const unsupportedMediaType = () =>
+  new HttpError(415, 'Unsupported media type', 'The request body must be JSON (Content-Type: application/json).')
+
+export const INTERNAL_ERROR_BODY = {
+  error: 'Internal Server Error',
+  message: 'An unexpected error occurred, please try again later.',
+} as const

@@ -1,0 +1,55 @@
+import { Elysia } from 'elysia'
+import { config } from '../config'
+import { payloadTooLarge } from './errors'
+import { log } from './logger'
+
+interface RequestMeta {
+  id: string
+  startedAt: number
+  userId?: number
+}
+
+const metas = new WeakMap<Request, RequestMeta>()
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request path without the query string (which may carry values not meant for logs). */
+export function pathOf(request: Request): string {
+  const url = request.url
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  return start < 0 ? '/' : url.slice(start, query < 0 ? undefined : query)
+}
+
+export const requestId = (request: Request) => metas.get(request)?.id
+
+export function setRequestUser(request: Request, userId: number) {
+  const meta = metas.get(request)
+  if (meta) meta.userId = userId
+}
+
+/**
+ * Request id (echoed when the client sends a valid one), security headers, the early body-size
+ * check, and one structured log line per request.
+ */
+export const requestContext = new Elysia({ name: 'request-context' })
+  .onRequest(({ request, set }) => {
+    const incoming = request.headers.get('x-request-id')
+    const id = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+    metas.set(request, { id, startedAt: performance.now() })
+    set.headers['x-request-id'] = id
+    set.headers['x-content-type-options'] = 'nosniff'
+    const length = Number(request.headers.get('content-length') ?? 0)
+    if (length > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
+  })
+  .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+    const meta = metas.get(request)
+    if (!meta) return
+    log.info('request', {
+      request_id: meta.id,
+      method: request.method,
+      path: pathOf(request),
+      status: typeof set.status === 'number' ? set.status : 200,
+      duration_ms: Math.round((performance.now() - meta.startedAt) * 100) / 100,
+      user_id: meta.userId ?? null,
+    })
+  })

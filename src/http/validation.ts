@@ -1,0 +1,95 @@
+import { z } from 'zod'
+
+/**
+ * Builds the one-sentence messages the API returns for a field. The submitted value is never
+ * part of a message.
+ */
+export function fieldMessages(label: string) {
+  return (issue: z.core.$ZodRawIssue): string => {
+    if (issue.input === undefined && issue.code === 'invalid_type') return `${label} is required.`
+    switch (issue.code) {
+      case 'invalid_type':
+        return `${label} must be ${describeType(issue.expected)}.`
+      case 'too_small':
+        return issue.origin === 'string'
+          ? `${label} must be at least ${issue.minimum} characters long.`
+          : issue.origin === 'array'
+            ? `${label} must contain at least ${issue.minimum} items.`
+            : `${label} must be at least ${issue.minimum}.`
+      case 'too_big':
+        return issue.origin === 'string'
+          ? `${label} must be at most ${issue.maximum} characters long.`
+          : issue.origin === 'array'
+            ? `${label} must contain at most ${issue.maximum} items.`
+            : `${label} must be at most ${issue.maximum}.`
+      case 'invalid_value':
+        return `${label} must be one of: ${issue.values.map(String).join(', ')}.`
+      default:
+        return `${label} is invalid.`
+    }
+  }
+}
+
+function describeType(expected: string): string {
+  switch (expected) {
+    case 'int':
+      return 'an integer'
+    case 'number':
+      return 'a number'
+    case 'string':
+      return 'a string'
+    case 'boolean':
+      return 'true or false'
+    case 'array':
+      return 'an array'
+    case 'object':
+      return 'an object'
+    default:
+      return `of type ${expected}`
+  }
+}
+
+export const text = (label: string, min: number, max: number) => {
+  const error = fieldMessages(label)
+  return z.string({ error }).trim().min(min, { error }).max(max, { error })
+}
+
+export const integer = (label: string, min: number, max: number) => {
+  const error = fieldMessages(label)
+  return z.int({ error }).min(min, { error }).max(max, { error })
+}
+
+/** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
+export const pathId = (label: string) =>
+  z.object({
+    id: z
+      .string()
+      .regex(/^[1-9]\d{0,9}$/, { error: `${label} must be a positive integer.` })
+      .transform(Number)
+      .refine((id) => id <= 2_147_483_647, { error: `${label} must be a positive integer.` }),
+  })
+
+/** An integer query parameter given as digits. */
+export const queryInteger = (label: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, { error: `${label} must be an integer between ${min} and ${max}.` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: `${label} must be an integer between ${min} and ${max}.` })
+
+export const pagination = {
+  limit: queryInteger('Query parameter limit', 1, 100).default(20),
+  offset: queryInteger('Query parameter offset', 0, 2_147_483_647).default(0),
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.int(), limit: z.int(), offset: z.int() })
+
+export const errorSchema = z.object({ error: z.string(), message: z.string() })

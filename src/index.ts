@@ -1,0 +1,36 @@
+import { createApp } from './app'
+import { config } from './config'
+import { openDatabase } from './db/database'
+import { log } from './http/logger'
+import { ensureAdmin } from './modules/users/service'
+
+const closeDatabase = await openDatabase({ migrate: config.MIGRATIONS_RUN })
+
+const generatedPassword = await ensureAdmin(config.ADMIN_USERNAME, config.ADMIN_PASSWORD, config.NODE_ENV !== 'production').catch((error) => {
+  log.error('could not create the initial admin', { error: String(error) })
+  return undefined
+})
+if (generatedPassword) {
+  // Printed once, on the start that created the account (development only: production requires ADMIN_PASSWORD to create one).
+  console.log(`\n  Initial admin created: ${config.ADMIN_USERNAME} / ${generatedPassword}\n  Set ADMIN_PASSWORD to choose it yourself.\n`)
+}
+
+const app = createApp().listen({
+  hostname: config.HOST,
+  port: config.PORT,
+  // Backstop for bodies without Content-Length; the app itself answers 413 with the JSON body.
+  maxRequestBodySize: config.BODY_LIMIT_BYTES * 2,
+})
+log.info('listening', { url: `http://${config.HOST}:${app.server?.port}`, env: config.NODE_ENV })
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  log.info('shutting down', { signal })
+  await app.server?.stop() // stops accepting, lets in-flight requests finish
+  await closeDatabase()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -1,0 +1,40 @@
+import { Elysia } from 'elysia'
+import { config } from '../../config'
+import { parseBasic, tokenSigner } from '../../http/auth'
+import { unauthorized } from '../../http/errors'
+import { loginBody, tokenResponse } from './schemas'
+import { authenticatePassword } from './service'
+
+function basicCredentials(header: string | null) {
+  if (!header || !/^basic /i.test(header)) return undefined
+  return parseBasic(header.slice(6).trim())
+}
+
+export const authRoutes = new Elysia({ tags: ['Authentication'] })
+  .use(tokenSigner)
+  .post(
+    '/login',
+    async ({ body, request, jwt, set }) => {
+      const credentials = body ?? basicCredentials(request.headers.get('authorization'))
+      if (!credentials) throw unauthorized('Send Basic credentials or a JSON body with username and password.')
+      const user = await authenticatePassword(credentials.username, credentials.password)
+      const access_token = await jwt.sign({
+        sub: String(user.id),
+        username: user.username,
+        role: user.role,
+        ver: user.tokenVersion,
+        exp: `${config.JWT_EXPIRES_IN}s`,
+      })
+      set.headers['cache-control'] = 'no-store'
+      return { access_token, token_type: 'Bearer' as const, expires_in: config.JWT_EXPIRES_IN }
+    },
+    {
+      body: loginBody.nullable(),
+      response: { 200: tokenResponse },
+      detail: {
+        summary: 'Log in and get a JWT',
+        description:
+          'Authenticate with Basic credentials or a JSON body `{username, password}` and receive a Bearer token. Repeated failures for one username are throttled (429 with Retry-After).',
+      },
+    },
+  )

@@ -1,0 +1,89 @@
+import { config } from '../../config'
+import { unauthorized } from '../../http/errors'
+import type { Role } from '../users/user.entity'
+import { findAuthUserById, findAuthUserByName, type AuthUser } from '../users/service'
+import { loginThrottle } from './login-throttle'
+import { verifyPassword } from './passwords'
+
+export interface Principal {
+  id: number
+  username: string
+  role: Role
+  tokenVersion: number
+}
+
+const principalOf = ({ id, username, role, tokenVersion }: AuthUser): Principal => ({ id, username, role, tokenVersion })
+
+export const invalidCredentials = () => unauthorized('Invalid username or password.')
+
+/** Users by id, cached briefly: every Bearer and cached-Basic request needs the current row. */
+const userCache = new Map<number, { user: AuthUser | undefined; expiresAt: number }>()
+
+export async function currentUser(id: number): Promise<AuthUser | undefined> {
+  const cached = userCache.get(id)
+  if (cached && cached.expiresAt > Date.now()) return cached.user
+  const user = await findAuthUserById(id)
+  if (config.AUTH_CACHE_TTL_SECONDS > 0) {
+    userCache.set(id, { user, expiresAt: Date.now() + config.AUTH_CACHE_TTL_SECONDS * 1000 })
+  }
+  return user
+}
+
+/** Called after any change to a user (password, role, deletion): the next request re-reads it. */
+export function forgetUser(id: number) {
+  userCache.delete(id)
+}
+
+/**
+ * Successful Basic verifications, keyed by an HMAC of username and password under a per-process
+ * random key (the password is never kept). An entry only counts while the user's stored hash is
+ * still the one it was verified against, so a password change or deletion ends it at once.
+ */
+const verified = new Map<string, { userId: number; passwordHash: string; expiresAt: number }>()
+const VERIFIED_MAX = 10_000
+const cacheKey = crypto.getRandomValues(new Uint8Array(32))
+
+const credentialKey = (username: string, password: string) =>
+  new Bun.CryptoHasher('sha256', cacheKey).update(`${username.toLowerCase()}\0${password}`).digest('base64')
+
+export async function authenticatePassword(username: string, password: string): Promise<Principal> {
+  loginThrottle.assertAllowed(username)
+  const key = credentialKey(username, password)
+  const hit = verified.get(key)
+  if (hit && hit.expiresAt > Date.now()) {
+    const user = await currentUser(hit.userId)
+    if (user && user.passwordHash === hit.passwordHash) return principalOf(user)
+    verified.delete(key)
+  }
+
+  const user = await findAuthUserByName(username)
+  if (!(await verifyPassword(password, user?.passwordHash)) || !user) {
+    loginThrottle.recordFailure(username)
+    throw invalidCredentials()
+  }
+  loginThrottle.recordSuccess(username)
+  if (config.AUTH_CACHE_TTL_SECONDS > 0) {
+    if (verified.size >= VERIFIED_MAX) verified.clear()
+    verified.set(key, {
+      userId: user.id,
+      passwordHash: user.passwordHash,
+      expiresAt: Date.now() + config.AUTH_CACHE_TTL_SECONDS * 1000,
+    })
+  }
+  return principalOf(user)
+}
+
+/** The user a verified token names, if it still exists and the token predates no password or role change. */
+export async function principalFromToken(sub: string, tokenVersion: unknown): Promise<Principal | undefined> {
+  if (!/^[1-9]\d{0,9}$/.test(sub)) return undefined
+  const user = await currentUser(Number(sub))
+  if (!user || user.tokenVersion !== tokenVersion) return undefined
+  return principalOf(user)
+}
+
+/** Test hook: forget every cached user and verification. */
+export function clearAuthCaches() {
+  userCache.clear()
+  verified.clear()
+  loginThrottle.reset()
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod'
+import { fieldMessages, pagination, pageSchema, pathId, text } from '../../http/validation'
+import { ROLES } from './user.entity'
+
+const roleError = fieldMessages('Role')
+
+export const createUserBody = z.object({
+  username: text('Username', 3, 50)
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: 'Username may contain only letters, digits, "_", "." and "-".' })
+    .meta({ description: 'Unique, case-insensitive; 3–50 letters, digits, `_`, `.`, `-`.', example: 'alice' }),
+  // Not trimmed: spaces are legitimate password characters.
+  password: z
+    .string({ error: fieldMessages('Password') })
+    .min(8, { error: fieldMessages('Password') })
+    .max(128, { error: fieldMessages('Password') })
+    .meta({ description: '8–128 characters.', example: 'correct-horse-battery' }),
+  role: z.enum(ROLES, { error: roleError }).default('customer').meta({
+    description: '`customer` for anyone; `manager` and `admin` only when an admin creates the user.',
+  }),
+})
+
+export const userSchema = z
+  .object({
+    id: z.int(),
+    username: z.string(),
+    role: z.enum(ROLES),
+    created_at: z.iso.datetime(),
+  })
+  .meta({ example: { id: 7, username: 'alice', role: 'customer', created_at: '2026-01-31T12:00:00.000Z' } })
+
+export const userParams = pathId('User ID')
+export const userListQuery = z.object(pagination)
+export const userPage = pageSchema(userSchema)
