@@ -28,7 +28,8 @@ export const insufficientStock = (name: string, available: number, requested: nu
  */
 export async function changeStock(manager: EntityManager, productId: number, delta: number): Promise<StockChange> {
   for (;;) {
-    const [updated] = await manager.query(
+    // TypeORM answers an UPDATE with [rows, rowCount].
+    const [[updated]] = await manager.query(
       `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
        WHERE id = $1 AND deleted_at IS NULL AND stock_quantity + $2 >= 0
        RETURNING name, stock_quantity, low_stock_threshold`,
