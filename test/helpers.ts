@@ -44,11 +44,20 @@ export async function call<T = any>(
   }
   const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
   const text = await response.text()
+  assertNoSecrets(text)
   let parsed: unknown = text
   try {
     parsed = JSON.parse(text)
   } catch {}
   return { status: response.status, body: parsed as T, headers: response.headers, text }
+}
+
+const SECRET_MARKERS = ['$argon2', '$2b$', 'password_hash', 'admin-password', 'manager-password', 'customer-password', 'other-password']
+
+/** Every response of the suite goes through here: none may carry a password or a hash. */
+function assertNoSecrets(text: string) {
+  const leaked = SECRET_MARKERS.find((marker) => text.includes(marker))
+  if (leaked) throw new Error(`a response contains a secret (${leaked}): ${text.slice(0, 200)}`)
 }
 
 const SEED: Array<Omit<TestUser, 'id'>> = [

@@ -42,7 +42,10 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
   })
   .onError({ as: 'global' }, ({ code, error, set, request }) => {
     let failure: HttpError
+    // Elysia wraps whatever the body parser throws in a ParseError.
+    const cause = code === 'PARSE' ? (error as Error).cause : undefined
     if (error instanceof HttpError) failure = error
+    else if (cause instanceof HttpError) failure = cause
     else if (code === 'VALIDATION') failure = invalidInput(validationMessage(error))
     else if (code === 'PARSE') failure = invalidInput('The request body is not valid JSON.')
     else if (code === 'NOT_FOUND') failure = new HttpError(404, 'Not Found', 'No such route.')
