@@ -2,9 +2,11 @@ import { createApp } from './app'
 import { config } from './config'
 import { openDatabase } from './db/database'
 import { log } from './http/logger'
+import { listenForUserChanges } from './modules/auth/user-changes'
 import { ensureAdmin } from './modules/users/service'
 
 const closeDatabase = await openDatabase({ migrate: config.MIGRATIONS_RUN })
+const stopListening = listenForUserChanges()
 
 const generatedPassword = await ensureAdmin(config.ADMIN_USERNAME, config.ADMIN_PASSWORD, config.NODE_ENV !== 'production').catch((error) => {
   log.error('could not create the initial admin', { error: String(error) })
@@ -29,6 +31,7 @@ async function shutdown(signal: string) {
   stopping = true
   log.info('shutting down', { signal })
   await app.server?.stop() // stops accepting, lets in-flight requests finish
+  await stopListening()
   await closeDatabase()
   process.exit(0)
 }

@@ -4,6 +4,7 @@ import type { Role } from '../users/user.entity'
 import { findAuthUserById, findAuthUserByName, type AuthUser } from '../users/service'
 import { loginThrottle } from './login-throttle'
 import { verifyPassword } from './passwords'
+import { cachesTrusted, onUserChange } from './user-changes'
 
 export interface Principal {
   id: number
@@ -21,18 +22,14 @@ const userCache = new Map<number, { user: AuthUser | undefined; expiresAt: numbe
 
 export async function currentUser(id: number): Promise<AuthUser | undefined> {
   const cached = userCache.get(id)
-  if (cached && cached.expiresAt > Date.now()) return cached.user
+  if (cached && cached.expiresAt > Date.now() && cachesTrusted()) return cached.user
   const user = await findAuthUserById(id)
-  if (config.AUTH_CACHE_TTL_SECONDS > 0) {
+  if (config.AUTH_CACHE_TTL_SECONDS > 0 && cachesTrusted()) {
     userCache.set(id, { user, expiresAt: Date.now() + config.AUTH_CACHE_TTL_SECONDS * 1000 })
   }
   return user
 }
 
-/** Called after any change to a user (password, role, deletion): the next request re-reads it. */
-export function forgetUser(id: number) {
-  userCache.delete(id)
-}
 
 /**
  * Successful Basic verifications, keyed by an HMAC of username and password under a per-process
@@ -50,7 +47,7 @@ export async function authenticatePassword(username: string, password: string): 
   loginThrottle.assertAllowed(username)
   const key = credentialKey(username, password)
   const hit = verified.get(key)
-  if (hit && hit.expiresAt > Date.now()) {
+  if (hit && hit.expiresAt > Date.now() && cachesTrusted()) {
     const user = await currentUser(hit.userId)
     if (user && user.passwordHash === hit.passwordHash) return principalOf(user)
     verified.delete(key)
@@ -81,7 +78,15 @@ export async function principalFromToken(sub: string, tokenVersion: unknown): Pr
   return principalOf(user)
 }
 
-/** Test hook: forget every cached user and verification. */
+// After a password, role or deletion change the next request re-reads the user; a stale
+// verification then no longer matches the stored hash.
+onUserChange((id) => {
+  if (id !== undefined) return void userCache.delete(id)
+  userCache.clear()
+  verified.clear()
+})
+
+/** Test hook: forget every cached user, verification and throttle entry. */
 export function clearAuthCaches() {
   userCache.clear()
   verified.clear()

@@ -1,8 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
 import { forbidden, notFound } from '../../http/errors'
-import { createUserBody, userListQuery, userPage, userParams, userSchema } from './schemas'
-import { createUser, getUser, listUsers } from './service'
+import { createUserBody, updateUserBody, userListQuery, userPage, userParams, userSchema } from './schemas'
+import { createUser, deleteUser, getUser, listUsers, updateUser } from './service'
 
 export const userRoutes = new Elysia({ prefix: '/users', tags: ['Users'] })
   .use(authPlugin)
@@ -43,5 +43,31 @@ export const userRoutes = new Elysia({ prefix: '/users', tags: ['Users'] })
       params: userParams,
       response: { 200: userSchema },
       detail: { summary: 'Get a user', description: 'Admins may read any user; everyone else only themselves (others read as 404).' },
+    },
+  )
+  .put('/:id', ({ params, body, user }) => updateUser(user, params.id, body), {
+    auth: true,
+    params: userParams,
+    body: updateUserBody,
+    response: { 200: userSchema },
+    detail: {
+      summary: 'Change a password or role',
+      description:
+        'A user may change their own password (tokens issued before stop working); an admin may change anyone\'s password or role (the new role applies at once, existing tokens included). Another user\'s account reads as 404 to non-admins; the last admin cannot be demoted (409).',
+    },
+  })
+  .delete(
+    '/:id',
+    async ({ params, set }) => {
+      await deleteUser(params.id)
+      set.status = 204
+    },
+    {
+      role: ['admin'],
+      params: userParams,
+      detail: {
+        summary: 'Delete a user',
+        description: 'Admins only. Their orders are kept (without an owner); their credentials and tokens stop working at once. The last admin cannot be deleted (409).',
+      },
     },
   )

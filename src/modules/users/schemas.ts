@@ -19,6 +19,16 @@ export const createUserBody = z.object({
   }),
 })
 
+export const updateUserBody = z
+  .object({
+    password: createUserBody.shape.password.optional(),
+    role: z.enum(ROLES, { error: roleError }).optional().meta({ description: 'Admins only.' }),
+  })
+  .refine((body) => body.password !== undefined || body.role !== undefined, {
+    error: 'Send a new password, a new role, or both.',
+    path: ['password'],
+  })
+
 export const userSchema = z
   .object({
     id: z.int(),

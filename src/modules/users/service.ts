@@ -1,8 +1,9 @@
-import { QueryFailedError } from 'typeorm'
+import { QueryFailedError, type EntityManager } from 'typeorm'
 import { dataSource } from '../../db/data-source'
-import { conflict, notFound } from '../../http/errors'
+import { conflict, forbidden, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { hashPassword } from '../auth/passwords'
+import { announceUserChange, forgetLocally } from '../auth/user-changes'
 import { User, type Role } from './user.entity'
 
 export interface PublicUser {
@@ -53,6 +54,67 @@ export async function getUser(id: number): Promise<PublicUser> {
 export async function listUsers(limit: number, offset: number): Promise<Page<PublicUser>> {
   const [rows, total] = await users().findAndCount({ order: { id: 'ASC' }, take: limit, skip: offset })
   return { items: rows.map(toPublicUser), total, limit, offset }
+}
+
+export interface Actor {
+  id: number
+  role: Role
+}
+
+/**
+ * A user changes their own password; an admin changes anyone's password or role. Another user's
+ * account reads as absent to non-admins. A password change ends every token issued before it; a
+ * role change applies to existing tokens at once (the role is read from the database).
+ */
+export async function updateUser(
+  actor: Actor,
+  id: number,
+  changes: { password?: string; role?: Role },
+): Promise<PublicUser> {
+  if (changes.role !== undefined && actor.role !== 'admin') throw forbidden()
+  if (actor.role !== 'admin' && actor.id !== id) throw notFound('User', id)
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+  const updated = await dataSource.transaction(async (manager) => {
+    const { user, admins } = await lockUserAndAdmins(manager, id)
+    if (changes.role !== undefined && changes.role !== 'admin' && user.role === 'admin' && admins <= 1) {
+      throw conflict('The last admin cannot be demoted.')
+    }
+    if (changes.role !== undefined) user.role = changes.role
+    if (passwordHash !== undefined) {
+      user.passwordHash = passwordHash
+      user.tokenVersion += 1
+    }
+    const saved = await manager.save(user)
+    await announceUserChange(manager, id)
+    return saved
+  })
+  forgetLocally(id)
+  return toPublicUser(updated)
+}
+
+/** Deletes a user (their orders stay, without an owner); never the last admin. */
+export async function deleteUser(id: number): Promise<void> {
+  await dataSource.transaction(async (manager) => {
+    const { user, admins } = await lockUserAndAdmins(manager, id)
+    if (user.role === 'admin' && admins <= 1) throw conflict('The last admin cannot be deleted.')
+    await manager.delete(User, { id })
+    await announceUserChange(manager, id)
+  })
+  forgetLocally(id)
+}
+
+/**
+ * Locks the user and every admin in one statement, in id order: two concurrent demotions or
+ * deletions then queue up (no deadlock) and the second sees the first's outcome.
+ */
+async function lockUserAndAdmins(manager: EntityManager, id: number): Promise<{ user: User; admins: number }> {
+  const locked: Array<{ id: number; role: Role }> = await manager.query(
+    "SELECT id, role FROM users WHERE id = $1 OR role = 'admin' ORDER BY id FOR UPDATE",
+    [id],
+  )
+  const user = locked.some((row) => row.id === id) ? await manager.findOneBy(User, { id }) : null
+  if (!user) throw notFound('User', id)
+  return { user, admins: locked.filter((row) => row.role === 'admin').length }
 }
 
 const AUTH_USER_SQL = `SELECT id, username, role, token_version AS "tokenVersion", password_hash AS "passwordHash" FROM users`
