@@ -1,17 +1,40 @@
+import { cors } from '@elysiajs/cors'
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { config } from './config'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
 import { authRoutes } from './modules/auth/routes'
 import { healthRoutes } from './modules/health/routes'
 import { userRoutes } from './modules/users/routes'
 
+export interface AppOptions {
+  /** Origins allowed to call the API from a browser; none (CORS off) by default. */
+  corsOrigins: string[]
+}
+
+const configuredOrigins = (config.CORS_ORIGINS ?? '')
+  .split(',')
+  .map((origin) => origin.trim())
+  .filter(Boolean)
+
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
-export function createApp() {
+export function createApp(options: AppOptions = { corsOrigins: configuredOrigins }) {
   return new Elysia()
     .use(errorHandler)
     .use(requestContext)
+    .use(
+      options.corsOrigins.length
+        ? cors({
+            origin: options.corsOrigins,
+            allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+            exposeHeaders: ['X-Request-Id', 'Retry-After', 'WWW-Authenticate'],
+            credentials: false,
+            maxAge: 600,
+          })
+        : new Elysia({ name: 'cors-off' }),
+    )
     .use(
       openapi({
         path: '/swagger',

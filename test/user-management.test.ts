@@ -86,7 +86,7 @@ describe('DELETE /users/{id}', () => {
     ['anonymous', undefined, 401],
     ['customer', 'customer', 403],
     ['manager', 'manager', 403],
-  ] as const)('as %s → %s', async (_, who, status) => {
+  ] as const)('as %s', async (_, who, status) => {
     const response = await call('DELETE', `/users/${users.other.id}`, { as: who ? users[who] : undefined })
     expect(response.status).toBe(status)
     expect(await query('SELECT 1 FROM users WHERE id = $1', [users.other.id])).toHaveLength(1)
