@@ -5,6 +5,7 @@ import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
 import { authRoutes } from './modules/auth/routes'
 import { healthRoutes } from './modules/health/routes'
+import { orderRoutes } from './modules/orders/routes'
 import { userRoutes } from './modules/users/routes'
 
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
@@ -35,6 +36,7 @@ export function createApp() {
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
+    .use(orderRoutes)
 }
 
 export type App = ReturnType<typeof createApp>
