@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
+import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
 import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
@@ -37,6 +38,7 @@ export function createApp() {
     .use(authRoutes)
     .use(userRoutes)
     .use(orderRoutes)
+    .use(alertRoutes)
 }
 
 export type App = ReturnType<typeof createApp>
