@@ -3,10 +3,10 @@ import { HttpError } from '../../http/errors'
 import { integer, pagination, pageSchema, pathId } from '../../http/validation'
 import { ORDER_STATUSES } from './order.entity'
 
-/** One order takes at most this many units: a typo or a hostile client cannot empty a product in one request. */
+/** The spec asks for a bound on order quantity: a mistyped quantity cannot take a whole warehouse at once. */
 export const MAX_ORDER_QUANTITY = 10_000
 
-export const invalidStatus = () =>
+const invalidStatus = () =>
   new HttpError(400, 'Invalid status', "Order status must be either 'Pending' or 'Completed'.")
 
 export const createOrderBody = z.object({
