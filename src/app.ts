@@ -5,8 +5,10 @@ import { z } from 'zod'
 import { config } from './config'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
+import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
 import { healthRoutes } from './modules/health/routes'
+import { orderRoutes } from './modules/orders/routes'
 import { userRoutes } from './modules/users/routes'
 
 export interface AppOptions {
@@ -58,6 +60,8 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
+    .use(orderRoutes)
+    .use(alertRoutes)
 }
 
 export type App = ReturnType<typeof createApp>

@@ -1,0 +1,81 @@
+import type { FindOptionsWhere } from 'typeorm'
+import { dataSource } from '../../db/data-source'
+import type { Principal } from '../../http/auth'
+import { notFound } from '../../http/errors'
+import type { Page } from '../../http/validation'
+import { changeStock, logLowStock, recordStockChange } from '../products/stock'
+import { Order, type OrderStatus } from './order.entity'
+
+export interface PublicOrder {
+  id: number
+  product_id: number
+  user_id: number | null
+  quantity: number
+  status: OrderStatus
+  created_at: string
+  updated_at: string
+}
+
+type OrderFields = Pick<Order, 'id' | 'productId' | 'userId' | 'quantity' | 'status' | 'createdAt' | 'updatedAt'>
+
+/** Hand-written statements return the entity's field names, so one mapping serves both paths. */
+const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,
+  created_at AS "createdAt", updated_at AS "updatedAt"`
+
+const orders = () => dataSource.getRepository(Order)
+
+const toPublicOrder = (order: OrderFields): PublicOrder => ({
+  id: order.id,
+  product_id: order.productId,
+  user_id: order.userId,
+  quantity: order.quantity,
+  status: order.status,
+  created_at: order.createdAt.toISOString(),
+  updated_at: order.updatedAt.toISOString(),
+})
+
+/** Customers see only their own orders; managers and admins see all. */
+const visibleTo = (user: Principal): FindOptionsWhere<Order> => (user.role === 'customer' ? { userId: user.id } : {})
+
+/**
+ * Takes the stock and records the order in one transaction: the conditional UPDATE in
+ * changeStock serialises concurrent orders on the product row, so stock never oversells.
+ * Hand-written SQL with RETURNING (no re-reads) keeps the round trips made under that row lock few.
+ */
+export async function placeOrder(userId: number, productId: number, quantity: number): Promise<PublicOrder> {
+  const { order, crossing } = await dataSource.transaction(async (manager) => {
+    const change = await changeStock(manager, productId, -quantity)
+    const [order]: [OrderFields] = await manager.query(
+      `INSERT INTO orders (product_id, user_id, quantity, status) VALUES ($1, $2, $3, 'Pending') ${RETURNING_ORDER}`,
+      [productId, userId, quantity],
+    )
+    const crossing = await recordStockChange(manager, change, { reason: 'order', userId, orderId: order.id })
+    return { order, crossing }
+  })
+  logLowStock(crossing)
+  return toPublicOrder(order)
+}
+
+export async function listOrders(user: Principal, limit: number, offset: number): Promise<Page<PublicOrder>> {
+  const [rows, total] = await orders().findAndCount({ where: visibleTo(user), order: { id: 'DESC' }, take: limit, skip: offset })
+  return { items: rows.map(toPublicOrder), total, limit, offset }
+}
+
+/** Another customer's order reads as absent: its existence is not revealed. */
+export async function getOrder(user: Principal, id: number): Promise<PublicOrder> {
+  const order = await orders().findOneBy({ ...visibleTo(user), id })
+  if (!order) throw notFound('Order', id)
+  return toPublicOrder(order)
+}
+
+/** Either status may follow the other; setting the current status again changes nothing, updated_at included. */
+export async function updateOrderStatus(id: number, status: OrderStatus): Promise<PublicOrder> {
+  // One statement: no read-modify-write window between two concurrent status changes.
+  const [[order]]: [OrderFields[], number] = await dataSource.query(
+    `UPDATE orders SET status = $2::varchar, updated_at = CASE WHEN status = $2::varchar THEN updated_at ELSE now() END
+     WHERE id = $1 ${RETURNING_ORDER}`,
+    [id, status],
+  )
+  if (!order) throw notFound('Order', id)
+  return toPublicOrder(order)
+}
