@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
 import { authRoutes } from './modules/auth/routes'
+import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { userRoutes } from './modules/users/routes'
 
@@ -35,6 +36,7 @@ export function createApp() {
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
+    .use(categoryRoutes)
 }
 
 export type App = ReturnType<typeof createApp>
