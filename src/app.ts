@@ -6,6 +6,7 @@ import { requestContext } from './http/request-context'
 import { authRoutes } from './modules/auth/routes'
 import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
+import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
 
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
@@ -37,6 +38,7 @@ export function createApp() {
     .use(authRoutes)
     .use(userRoutes)
     .use(categoryRoutes)
+    .use(productRoutes)
 }
 
 export type App = ReturnType<typeof createApp>
