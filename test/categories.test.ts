@@ -252,3 +252,22 @@ describe('DELETE /categories/{id}', () => {
     expect(response.body).toEqual({ error: 'Category not found', message: 'The category with ID 42 does not exist.' })
   })
 })
+
+describe('OpenAPI document', () => {
+  test('every category route has its tag, summary, description and parameters', async () => {
+    const { paths } = (await call('GET', '/swagger/json')).body
+    for (const [path, method] of [
+      ['/categories', 'post'],
+      ['/categories', 'get'],
+      ['/categories/{id}', 'get'],
+      ['/categories/{id}', 'put'],
+      ['/categories/{id}', 'delete'],
+    ] as const) {
+      expect(paths[path][method]).toMatchObject({ tags: ['Categories'], summary: expect.any(String), description: expect.any(String) })
+    }
+    expect(paths['/categories'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['limit', 'offset'])
+    expect(paths['/categories/{id}'].put.parameters).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9]\\d{0,9}$' } },
+    ])
+  })
+})

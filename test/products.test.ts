@@ -676,3 +676,34 @@ describe('GET /products/{id}/stock-movements', () => {
     expect(badLimit.body).toEqual(invalid('Query parameter limit must be an integer between 1 and 100.'))
   })
 })
+
+describe('OpenAPI document', () => {
+  test('every product route has its tag, summary, description, parameters and success schema', async () => {
+    const { paths } = (await call('GET', '/swagger/json')).body
+    const routes = [
+      ['/products', 'post', '201'],
+      ['/products', 'get', '200'],
+      ['/products/{id}', 'get', '200'],
+      ['/products/{id}', 'put', '200'],
+      ['/products/{id}', 'delete', undefined],
+      ['/products/{id}/stock-movements', 'get', '200'],
+    ] as const
+    for (const [path, method, success] of routes) {
+      const operation = paths[path][method]
+      expect(operation).toMatchObject({ tags: ['Products'], summary: expect.any(String), description: expect.any(String) })
+      if (success) expect(operation.responses[success].content['application/json'].schema.type).toBe('object')
+      if (path.includes('{id}')) expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }))
+    }
+    expect(paths['/products'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
+      'limit',
+      'offset',
+      'q',
+      'category_id',
+      'min_price',
+      'max_price',
+      'in_stock',
+      'low_stock',
+      'sort',
+    ])
+  })
+})
