@@ -7,8 +7,10 @@ import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
 import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
+import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
+import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
 
 export interface AppOptions {
@@ -41,7 +43,9 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
       openapi({
         path: '/swagger',
         provider: 'swagger-ui',
-        mapJsonSchema: { zod: z.toJSONSchema },
+        // Requests are documented as clients send them: the input side of transforms (ids, query
+        // numbers) is representable, where the default output side makes zod throw.
+        mapJsonSchema: { zod: (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
         documentation: {
           info: {
             title: 'Inventory API',
@@ -60,6 +64,8 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
+    .use(categoryRoutes)
+    .use(productRoutes)
     .use(orderRoutes)
     .use(alertRoutes)
 }
