@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
+import { swaggerUi } from './http/swagger-ui'
 import { authRoutes } from './modules/auth/routes'
 import { healthRoutes } from './modules/health/routes'
 import { userRoutes } from './modules/users/routes'
@@ -15,7 +16,8 @@ export function createApp() {
     .use(
       openapi({
         path: '/swagger',
-        provider: 'swagger-ui',
+        // The UI page is served by swaggerUi() below, from local assets; the plugin serves /swagger/json.
+        provider: null,
         mapJsonSchema: { zod: z.toJSONSchema },
         documentation: {
           info: {
@@ -32,6 +34,7 @@ export function createApp() {
         },
       }),
     )
+    .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
