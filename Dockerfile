@@ -24,5 +24,6 @@ USER bun
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["bun", "src/healthcheck.ts"]
-# Exec form: bun is PID 1 and receives SIGTERM itself, and src/index.ts drains requests on it.
+# Exec form (and the base image's entrypoint ends in `exec`): bun is PID 1 and receives SIGTERM
+# itself; src/index.ts then stops accepting, finishes in-flight requests and closes the pool.
 CMD ["bun", "src/index.ts"]
