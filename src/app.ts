@@ -1,9 +1,8 @@
 import { cors } from '@elysiajs/cors'
-import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
-import { z } from 'zod'
 import { config } from './config'
 import { errorHandler } from './http/error-handler'
+import { openApiDocument } from './http/openapi'
 import { requestContext } from './http/request-context'
 import { swaggerUi } from './http/swagger-ui'
 import { alertRoutes } from './modules/alerts/routes'
@@ -40,29 +39,8 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
           })
         : new Elysia({ name: 'cors-off' }),
     )
-    .use(
-      openapi({
-        path: '/swagger',
-        // The UI page is served by swaggerUi() below, from local assets; the plugin serves /swagger/json.
-        provider: null,
-        // Requests are documented as clients send them: the input side of transforms (ids, query
-        // numbers) is representable, where the default output side makes zod throw.
-        mapJsonSchema: { zod: (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
-        documentation: {
-          info: {
-            title: 'Inventory API',
-            version: '1.0.0',
-            description: 'Products, categories, orders that never oversell, stock movements and low-stock alerts.',
-          },
-          components: {
-            securitySchemes: {
-              basic: { type: 'http', scheme: 'basic' },
-              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-            },
-          },
-        },
-      }),
-    )
+    .use(openApiDocument({ path: '/swagger' }))
+    // The page, from local assets; the document comes from openApiDocument() above.
     .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
     .use(healthRoutes)
     .use(authRoutes)

@@ -267,7 +267,13 @@ describe('OpenAPI document', () => {
     }
     expect(paths['/categories'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['limit', 'offset'])
     expect(paths['/categories/{id}'].put.parameters).toEqual([
-      { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9]\\d{0,9}$' } },
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'Category ID: a positive integer.',
+        schema: expect.objectContaining({ type: 'string', pattern: '^[1-9]\\d{0,9}$' }),
+      },
     ])
   })
 })

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { createApp } from '../src/app'
+import { dataSource } from '../src/db/data-source'
 import { call, resetDatabase, type Seeded } from './helpers'
 
 let users: Seeded
@@ -125,6 +126,17 @@ describe('health', () => {
     const response = await call('GET', '/health/ready')
     expect(response.status).toBe(200)
     expect(response.body).toEqual({ status: 'ready' })
+  })
+
+  test('GET /health/ready → 503 in the error format when the database does not answer', async () => {
+    const query = spyOn(dataSource, 'query').mockRejectedValueOnce(new Error('connect ECONNREFUSED'))
+    try {
+      const response = await call('GET', '/health/ready')
+      expect(response.status).toBe(503)
+      expect(response.body).toEqual({ error: 'Service Unavailable', message: 'The database is not reachable.' })
+    } finally {
+      query.mockRestore()
+    }
   })
 })
 

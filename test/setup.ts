@@ -40,7 +40,9 @@ const { dataSource } = await import('../src/db/data-source')
 await dataSource.initialize()
 await dataSource.runMigrations({ transaction: 'each' })
 
+// Stopping the embedded server after the whole suite took about 8 s on this machine: more than
+// the default 5 s hook timeout, which would report a failed "(unnamed)" test.
 afterAll(async () => {
   await dataSource.destroy()
   await embedded?.stop()
-})
+}, 60_000)

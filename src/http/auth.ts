@@ -1,9 +1,10 @@
 import { jwt } from '@elysiajs/jwt'
 import { Elysia } from 'elysia'
 import { config } from '../config'
-import { authenticatePassword, principalFromToken, type Principal } from '../modules/auth/service'
+import { authenticatePassword, invalidCredentials, principalFromToken, type Principal } from '../modules/auth/service'
 import type { Role } from '../modules/users/user.entity'
-import { forbidden, unauthorized } from './errors'
+import { errorResponses } from './error-responses'
+import { forbidden, tooManyRequests, unauthorized } from './errors'
 import { setRequestUser } from './request-context'
 
 export type { Principal }
@@ -74,6 +75,10 @@ const principals = new WeakMap<Request, Principal | null>()
 /** The OpenAPI security requirement of a protected route, so "Authorize" in Swagger UI applies to it. */
 const SIGNED_IN: Array<Record<string, string[]>> = [{ basic: [] }, { bearer: [] }]
 
+// The failures of sent credentials, for the OpenAPI document: each macro declares what it can
+// answer, so every protected operation lists them. Basic shares the login throttle (429).
+const CREDENTIAL_ERRORS = [invalidCredentials(), invalidToken(), malformedHeader(), tooManyRequests(config.LOGIN_LOCKOUT_SECONDS)]
+
 /**
  * Authentication and roles for routes: `{ auth: true }`, `{ role: ['admin'] }`, or
  * `{ optionalAuth: true }` (anonymous allowed, credentials checked when sent). Credentials are
@@ -84,6 +89,7 @@ export const authPlugin = new Elysia({ name: 'auth' })
   .macro({
     auth: {
       detail: { security: SIGNED_IN },
+      response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS),
       async transform({ request, jwt }) {
         principals.set(request, await authenticate(request, jwt))
       },
@@ -91,6 +97,7 @@ export const authPlugin = new Elysia({ name: 'auth' })
     },
     role: (roles: Role[]) => ({
       detail: { security: SIGNED_IN },
+      response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS, forbidden()),
       async transform({ request, jwt }) {
         const principal = await authenticate(request, jwt)
         if (!roles.includes(principal.role)) throw forbidden()
@@ -101,6 +108,7 @@ export const authPlugin = new Elysia({ name: 'auth' })
     optionalAuth: {
       // `{}` marks anonymous access as allowed too.
       detail: { security: [{}, ...SIGNED_IN] },
+      response: errorResponses(...CREDENTIAL_ERRORS),
       async transform({ request, jwt }) {
         principals.set(request, request.headers.has('authorization') ? await authenticate(request, jwt) : null)
       },

@@ -18,6 +18,8 @@ type Entity = 'Product' | 'Order' | 'User' | 'Category'
 
 export const invalidInput = (message: string) => new HttpError(400, 'Invalid input', message)
 
+export const invalidJson = () => invalidInput('The request body is not valid JSON.')
+
 export const notFound = (entity: Entity, id: number) =>
   new HttpError(404, `${entity} not found`, `The ${entity.toLowerCase()} with ID ${id} does not exist.`)
 

@@ -62,27 +62,39 @@ export const integer = (label: string, min: number, max: number) => {
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
 
+export const positiveIdMessage = (label: string) => `${label} must be a positive integer.`
+
 /** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
 export const pathId = (label: string) =>
   z.object({
     id: z
       .string()
-      .regex(/^[1-9]\d{0,9}$/, { error: `${label} must be a positive integer.` })
+      .regex(/^[1-9]\d{0,9}$/, { error: positiveIdMessage(label) })
       .transform(Number)
-      .refine((id) => id <= 2_147_483_647, { error: `${label} must be a positive integer.` }),
+      .refine((id) => id <= 2_147_483_647, { error: positiveIdMessage(label) })
+      .meta({ description: `${label}: a positive integer.`, example: '1' }),
   })
+
+export const integerRangeMessage = (label: string, min: number, max: number) =>
+  `${label} must be an integer between ${min} and ${max}.`
 
 /** An integer query parameter given as digits. */
 export const queryInteger = (label: string, min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,10}$/, { error: `${label} must be an integer between ${min} and ${max}.` })
+    .regex(/^\d{1,10}$/, { error: integerRangeMessage(label, min, max) })
     .transform(Number)
-    .refine((n) => n >= min && n <= max, { error: `${label} must be an integer between ${min} and ${max}.` })
+    .refine((n) => n >= min && n <= max, { error: integerRangeMessage(label, min, max) })
+
+export const MAX_PAGE_SIZE = 100
 
 export const pagination = {
-  limit: queryInteger('Query parameter limit', 1, 100).default(20),
-  offset: queryInteger('Query parameter offset', 0, 2_147_483_647).default(0),
+  limit: queryInteger('Query parameter limit', 1, MAX_PAGE_SIZE)
+    .default(20)
+    .meta({ description: `Page size, 1–${MAX_PAGE_SIZE}; 20 when omitted.` }),
+  offset: queryInteger('Query parameter offset', 0, 2_147_483_647)
+    .default(0)
+    .meta({ description: 'Number of items to skip; 0 when omitted.' }),
 }
 
 export interface Page<T> {
@@ -93,6 +105,20 @@ export interface Page<T> {
 }
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.int(), limit: z.int(), offset: z.int() })
+  z
+    .object({
+      items: z.array(item),
+      total: z.int().meta({ description: 'Number of items in the whole list.', example: 1 }),
+      limit: z.int().meta({ example: 20 }),
+      offset: z.int().meta({ example: 0 }),
+    })
+    .meta({ description: 'One page of the list, with the `limit` and `offset` that chose it.' })
 
-export const errorSchema = z.object({ error: z.string(), message: z.string() })
+/** The body of every error response. */
+export const errorSchema = z.object({
+  error: z.string().meta({ description: 'A short title, e.g. `Invalid input` or `Product not found`.' }),
+  message: z.string().meta({ description: 'One sentence for a human.' }),
+})
+
+/** The success of an operation that answers 204 with no body. */
+export const noContent = z.undefined().meta({ description: 'Done; the response has no body.' })

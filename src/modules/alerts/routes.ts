@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
+import { errorResponses, invalidPage } from '../../http/error-responses'
 import { alertListQuery, alertPage } from './schemas'
 import { listAlerts } from './service'
 
@@ -8,7 +9,7 @@ export const alertRoutes = new Elysia({ prefix: '/alerts', tags: ['Alerts'] })
   .get('', ({ query }) => listAlerts(query.limit, query.offset), {
     role: ['manager', 'admin'],
     query: alertListQuery,
-    response: { 200: alertPage },
+    response: { 200: alertPage, ...errorResponses(invalidPage()) },
     detail: {
       summary: 'List low-stock alerts',
       description:

@@ -12,6 +12,7 @@ export const alertSchema = z
     created_at: z.iso.datetime(),
   })
   .meta({
+    description: 'A low-stock alert.',
     example: {
       id: 3,
       product_id: 1,

@@ -1,9 +1,12 @@
 import { Elysia } from 'elysia'
 import { config } from '../../config'
 import { parseBasic, tokenSigner } from '../../http/auth'
-import { unauthorized } from '../../http/errors'
+import { errorResponses, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { invalidInput, tooManyRequests, unauthorized } from '../../http/errors'
 import { loginBody, tokenResponse } from './schemas'
-import { authenticatePassword } from './service'
+import { authenticatePassword, invalidCredentials } from './service'
+
+const noCredentials = () => unauthorized('Send Basic credentials or a JSON body with username and password.')
 
 function basicCredentials(header: string | null) {
   if (!header || !/^basic /i.test(header)) return undefined
@@ -16,7 +19,7 @@ export const authRoutes = new Elysia({ tags: ['Authentication'] })
     '/login',
     async ({ body, request, jwt, set }) => {
       const credentials = body ?? basicCredentials(request.headers.get('authorization'))
-      if (!credentials) throw unauthorized('Send Basic credentials or a JSON body with username and password.')
+      if (!credentials) throw noCredentials()
       const user = await authenticatePassword(credentials.username, credentials.password)
       const access_token = await jwt.sign({
         sub: String(user.id),
@@ -30,8 +33,20 @@ export const authRoutes = new Elysia({ tags: ['Authentication'] })
     },
     {
       body: loginBody.nullable(),
-      response: { 200: tokenResponse },
+      response: {
+        200: tokenResponse,
+        ...errorResponses(
+          invalidInput('Username is required.'),
+          invalidInput('Password is required.'),
+          ...JSON_BODY_ERRORS,
+          invalidCredentials(),
+          noCredentials(),
+          tooManyRequests(config.LOGIN_LOCKOUT_SECONDS),
+        ),
+      },
       detail: {
+        // Anonymous, or Basic: "Authorize" in Swagger UI then logs in with the credentials entered there.
+        security: [{}, { basic: [] }],
         summary: 'Log in and get a JWT',
         description:
           'Authenticate with Basic credentials or a JSON body `{username, password}` and receive a Bearer token. Repeated failures for one username are throttled (429 with Retry-After).',

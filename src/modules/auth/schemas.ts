@@ -3,12 +3,16 @@ import { fieldMessages } from '../../http/validation'
 
 export const loginBody = z
   .object({
-    username: z.string({ error: fieldMessages('Username') }).min(1, { error: fieldMessages('Username') }).max(50, {
-      error: fieldMessages('Username'),
-    }),
-    password: z.string({ error: fieldMessages('Password') }).min(1, { error: fieldMessages('Password') }).max(128, {
-      error: fieldMessages('Password'),
-    }),
+    username: z
+      .string({ error: fieldMessages('Username') })
+      .min(1, { error: fieldMessages('Username') })
+      .max(50, { error: fieldMessages('Username') })
+      .meta({ description: 'Case-insensitive.', example: 'alice' }),
+    password: z
+      .string({ error: fieldMessages('Password') })
+      .min(1, { error: fieldMessages('Password') })
+      .max(128, { error: fieldMessages('Password') })
+      .meta({ description: 'The account password.', example: 'correct-horse-battery' }),
   })
   .meta({ description: 'Optional when the request carries Basic credentials.', example: { username: 'alice', password: 'correct-horse-battery' } })
 
@@ -18,4 +22,7 @@ export const tokenResponse = z
     token_type: z.literal('Bearer'),
     expires_in: z.int(),
   })
-  .meta({ example: { access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…', token_type: 'Bearer', expires_in: 3600 } })
+  .meta({
+    description: 'A JWT to send as `Authorization: Bearer <access_token>`, valid for `expires_in` seconds.',
+    example: { access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…', token_type: 'Bearer', expires_in: 3600 },
+  })

@@ -28,6 +28,7 @@ export const categorySchema = z
     updated_at: z.iso.datetime(),
   })
   .meta({
+    description: 'A category.',
     example: {
       id: 3,
       name: 'Power tools',

@@ -1,20 +1,31 @@
 import { Elysia } from 'elysia'
+import { z } from 'zod'
 import { dataSource } from '../../db/data-source'
+import { errorResponses } from '../../http/error-responses'
+import { HttpError } from '../../http/errors'
+
+const notReady = () => new HttpError(503, 'Service Unavailable', 'The database is not reachable.')
 
 export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
-  .get('', () => ({ status: 'ok' }), {
+  .get('', () => ({ status: 'ok' as const }), {
+    response: { 200: z.object({ status: z.literal('ok') }).meta({ description: 'The process is up.' }) },
     detail: { summary: 'Liveness', description: 'The process is up. No authentication.' },
   })
   .get(
     '/ready',
-    async ({ set }) => {
+    async () => {
       try {
         await dataSource.query('SELECT 1')
-        return { status: 'ready' }
       } catch {
-        set.status = 503
-        return { error: 'Service Unavailable', message: 'The database is not reachable.' }
+        throw notReady()
       }
+      return { status: 'ready' as const }
     },
-    { detail: { summary: 'Readiness', description: 'The database answers: 200, else 503. No authentication.' } },
+    {
+      response: {
+        200: z.object({ status: z.literal('ready') }).meta({ description: 'The database answers.' }),
+        ...errorResponses(notReady()),
+      },
+      detail: { summary: 'Readiness', description: 'The database answers: 200, else 503. No authentication.' },
+    },
   )

@@ -1,6 +1,19 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
-import { createOrderBody, createOrderHeaders, MAX_ORDER_QUANTITY, orderListQuery, orderPage, orderParams, orderSchema, updateStatusBody } from './schemas'
+import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { conflict, invalidInput, notFound } from '../../http/errors'
+import { insufficientStock } from '../products/stock'
+import {
+  createOrderBody,
+  createOrderHeaders,
+  invalidStatus,
+  MAX_ORDER_QUANTITY,
+  orderListQuery,
+  orderPage,
+  orderParams,
+  orderSchema,
+  updateStatusBody,
+} from './schemas'
 import { getOrder, listOrders, placeOrder, updateOrderStatus, type PublicOrder } from './service'
 
 export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
@@ -17,7 +30,18 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
       auth: true,
       body: createOrderBody,
       headers: createOrderHeaders,
-      response: { 201: orderSchema },
+      response: {
+        201: orderSchema,
+        ...errorResponses(
+          invalidInput('Order product_id is required.'),
+          invalidInput('Order quantity is required.'),
+          insufficientStock('Product A', 5, 10),
+          ...JSON_BODY_ERRORS,
+          notFound('Product', 42),
+          conflict('This Idempotency-Key was already used with a different request.'),
+          conflict('A request with this Idempotency-Key is still in progress.'),
+        ),
+      },
       detail: {
         summary: 'Place an order',
         description: `Takes \`quantity\` units (1–${MAX_ORDER_QUANTITY}) of the product from stock atomically and creates a \`Pending\` order for the caller. Never oversells under concurrency: asking for more than is in stock is a 400 \`Insufficient stock\` and changes nothing. A missing or deleted product is a 404. Any other field (status, user_id, price…) is ignored. With an \`Idempotency-Key\` header (1–255 characters, per user, kept 24 hours) a repeat with the same body replays the first response (header \`Idempotent-Replayed: true\`) and creates nothing; the same key with another body, or while the first request is still running, is a 409.`,
@@ -27,7 +51,7 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .get('', ({ query, user }) => listOrders(user, query.limit, query.offset), {
     auth: true,
     query: orderListQuery,
-    response: { 200: orderPage },
+    response: { 200: orderPage, ...errorResponses(invalidPage()) },
     detail: {
       summary: 'List orders',
       description: 'Newest first, paginated. Customers see only their own orders; managers and admins see all.',
@@ -36,7 +60,7 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .get('/:id', ({ params, user }) => getOrder(user, params.id), {
     auth: true,
     params: orderParams,
-    response: { 200: orderSchema },
+    response: { 200: orderSchema, ...errorResponses(invalidId('Order ID'), notFound('Order', 42)) },
     detail: {
       summary: 'Get an order',
       description: "Customers may read only their own orders (another customer's order reads as 404); managers and admins read any.",
@@ -46,7 +70,10 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
     role: ['manager', 'admin'],
     params: orderParams,
     body: updateStatusBody,
-    response: { 200: orderSchema },
+    response: {
+      200: orderSchema,
+      ...errorResponses(invalidStatus(), invalidId('Order ID'), ...JSON_BODY_ERRORS, notFound('Order', 42)),
+    },
     detail: {
       summary: 'Change an order status',
       description:

@@ -6,7 +6,7 @@ import { ORDER_STATUSES } from './order.entity'
 /** The spec asks for a bound on order quantity: a mistyped quantity cannot take a whole warehouse at once. */
 export const MAX_ORDER_QUANTITY = 10_000
 
-const invalidStatus = () =>
+export const invalidStatus = () =>
   new HttpError(400, 'Invalid status', "Order status must be either 'Pending' or 'Completed'.")
 
 export const createOrderBody = z.object({
@@ -35,7 +35,9 @@ const throwInvalidStatus = (): never => {
 
 export const updateStatusBody = z.object(
   {
-    status: z.enum(ORDER_STATUSES, { error: throwInvalidStatus }).meta({ example: 'Completed' }),
+    status: z
+      .enum(ORDER_STATUSES, { error: throwInvalidStatus })
+      .meta({ description: 'Exactly `Pending` or `Completed`.', example: 'Completed' }),
   },
   { error: throwInvalidStatus },
 )
@@ -51,6 +53,7 @@ export const orderSchema = z
     updated_at: z.iso.datetime(),
   })
   .meta({
+    description: 'An order.',
     example: {
       id: 42,
       product_id: 1,

@@ -1,5 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
+import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { invalidInput, notFound } from '../../http/errors'
+import { noContent } from '../../http/validation'
 import {
   createProductBody,
   productListQuery,
@@ -24,7 +27,17 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     {
       role: ['manager', 'admin'],
       body: createProductBody,
-      response: { 201: productSchema },
+      response: {
+        201: productSchema,
+        ...errorResponses(
+          invalidInput('Product price is required.'),
+          invalidInput('Product name is required.'),
+          invalidInput('Product stock is required.'),
+          invalidInput('Product price must have at most 2 decimal places.'),
+          ...JSON_BODY_ERRORS,
+          notFound('Category', 42),
+        ),
+      },
       detail: {
         summary: 'Create a product',
         description:
@@ -35,7 +48,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
   .get('', ({ query }) => listProducts(query), {
     auth: true,
     query: productListQuery,
-    response: { 200: productPage },
+    response: { 200: productPage, ...errorResponses(invalidPage()) },
     detail: {
       summary: 'List products',
       description:
@@ -45,14 +58,23 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
   .get('/:id', ({ params }) => getProduct(params.id), {
     auth: true,
     params: productParams,
-    response: { 200: productSchema },
+    response: { 200: productSchema, ...errorResponses(invalidId('Product ID'), notFound('Product', 42)) },
     detail: { summary: 'Get a product', description: 'Any authenticated user; a missing or deleted product is a 404 Product not found.' },
   })
   .put('/:id', ({ params, body, user }) => updateProduct(params.id, body, user.id), {
     role: ['manager', 'admin'],
     params: productParams,
     body: updateProductBody,
-    response: { 200: productSchema },
+    response: {
+      200: productSchema,
+      ...errorResponses(
+        invalidInput('Product stock must be at least 0.'),
+        invalidId('Product ID'),
+        ...JSON_BODY_ERRORS,
+        notFound('Product', 42),
+        notFound('Category', 42),
+      ),
+    },
     detail: {
       summary: 'Update a product',
       description:
@@ -68,6 +90,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     {
       role: ['admin'],
       params: productParams,
+      response: { 204: noContent, ...errorResponses(invalidId('Product ID'), notFound('Product', 42)) },
       detail: {
         summary: 'Delete a product',
         description: 'Admins only. Answers 204 with no body. The product then reads as 404, while past orders and stock movements keep referring to it.',
@@ -78,7 +101,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     role: ['manager', 'admin'],
     params: productParams,
     query: stockMovementListQuery,
-    response: { 200: stockMovementPage },
+    response: { 200: stockMovementPage, ...errorResponses(invalidId('Product ID'), invalidPage(), notFound('Product', 42)) },
     detail: {
       summary: "List a product's stock movements",
       description:

@@ -54,6 +54,15 @@ export const createProductBody = z.object({
   stock_quantity: stock.optional().meta({ description: 'Alias of `stock`; `stock` wins when both are sent.' }),
   low_stock_threshold: lowStockThreshold.optional(),
   category_ids: categoryIds.optional(),
+}).meta({
+  example: {
+    name: 'Cordless drill',
+    description: '18 V, two batteries.',
+    price: 89.9,
+    stock: 25,
+    low_stock_threshold: 10,
+    category_ids: [3],
+  },
 })
 
 export const updateProductBody = z
@@ -66,7 +75,7 @@ export const updateProductBody = z
     low_stock_threshold: lowStockThreshold.optional(),
     category_ids: categoryIds.optional().meta({ description: 'Replaces the set of categories.' }),
   })
-  .meta({ description: 'Any subset of the fields; the others keep their value.' })
+  .meta({ description: 'Any subset of the fields; the others keep their value.', example: { price: 79.9, stock: 5 } })
 
 export const productSchema = z
   .object({
@@ -81,6 +90,7 @@ export const productSchema = z
     updated_at: z.iso.datetime(),
   })
   .meta({
+    description: 'A product, with its current stock and its categories.',
     example: {
       id: 12,
       name: 'Cordless drill',
@@ -112,9 +122,11 @@ export const productListQuery = z.object({
     .max(200, { error: fieldMessages('Query parameter q') })
     .optional()
     .meta({ description: 'Case-insensitive search in name and description.' }),
-  category_id: queryInteger('Query parameter category_id', 1, 2_147_483_647).optional(),
-  min_price: decimalQuery('min_price').optional(),
-  max_price: decimalQuery('max_price').optional(),
+  category_id: queryInteger('Query parameter category_id', 1, 2_147_483_647)
+    .optional()
+    .meta({ description: 'Only products linked to this category.' }),
+  min_price: decimalQuery('min_price').optional().meta({ description: 'Only products at this price or more.' }),
+  max_price: decimalQuery('max_price').optional().meta({ description: 'Only products at this price or less.' }),
   in_stock: booleanQuery('in_stock').optional().meta({ description: '`true`: stock > 0; `false`: stock = 0.' }),
   low_stock: booleanQuery('low_stock').optional().meta({ description: '`true`: stock below its low-stock threshold.' }),
   sort: z
@@ -135,6 +147,7 @@ export const stockMovementSchema = z
     created_at: z.iso.datetime(),
   })
   .meta({
+    description: "One change of a product's stock.",
     example: { id: 41, product_id: 12, delta: -3, stock_after: 22, reason: 'order', user_id: 7, order_id: 19, created_at: '2026-01-31T12:00:00.000Z' },
   })
 

@@ -16,13 +16,14 @@ export const createUserBody = z.object({
     .meta({ description: '8–128 characters.', example: 'correct-horse-battery' }),
   role: z.enum(ROLES, { error: roleError }).default('customer').meta({
     description: '`customer` for anyone; `manager` and `admin` only when an admin creates the user.',
+    example: 'customer',
   }),
 })
 
 export const updateUserBody = z
   .object({
     password: createUserBody.shape.password.optional(),
-    role: z.enum(ROLES, { error: roleError }).optional().meta({ description: 'Admins only.' }),
+    role: z.enum(ROLES, { error: roleError }).optional().meta({ description: 'Admins only.', example: 'manager' }),
   })
   .refine((body) => body.password !== undefined || body.role !== undefined, {
     error: 'Send a new password, a new role, or both.',
@@ -36,7 +37,10 @@ export const userSchema = z
     role: z.enum(ROLES),
     created_at: z.iso.datetime(),
   })
-  .meta({ example: { id: 7, username: 'alice', role: 'customer', created_at: '2026-01-31T12:00:00.000Z' } })
+  .meta({
+    description: 'A user account (the password never leaves the server).',
+    example: { id: 7, username: 'alice', role: 'customer', created_at: '2026-01-31T12:00:00.000Z' },
+  })
 
 export const userParams = pathId('User ID')
 export const userListQuery = z.object(pagination)
