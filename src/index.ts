@@ -3,6 +3,8 @@ import { config } from './config'
 import { openDatabase } from './db/database'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
+import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
+import { dataSource } from './db/data-source'
 import { ensureAdmin } from './modules/users/service'
 
 const closeDatabase = await openDatabase({ migrate: config.MIGRATIONS_RUN })
@@ -24,6 +26,12 @@ const app = createApp().listen({
   maxRequestBodySize: config.BODY_LIMIT_BYTES * 2,
 })
 log.info('listening', { url: `http://${config.HOST}:${app.server?.port}`, env: config.NODE_ENV })
+
+const HOUR = 3_600_000
+const purgeTimer = setInterval(() => {
+  purgeExpiredIdempotencyKeys(dataSource.manager).catch((error) => log.warn('idempotency key purge failed', { error: String(error) }))
+}, HOUR)
+purgeTimer.unref()
 
 let stopping = false
 async function shutdown(signal: string) {

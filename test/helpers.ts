@@ -69,7 +69,7 @@ const SEED: Array<Omit<TestUser, 'id'>> = [
 
 export type Seeded = Record<'admin' | 'manager' | 'customer' | 'other', TestUser>
 
-const TABLES = ['alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
+const TABLES = ['idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
 
 /** Empties every table and seeds one user per role (plus a second customer). */
 export async function resetDatabase(): Promise<Seeded> {

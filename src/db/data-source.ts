@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm'
 import { config } from '../config'
 import { Alert } from '../modules/alerts/alert.entity'
 import { Category } from '../modules/categories/category.entity'
+import { IdempotencyKey } from '../modules/orders/idempotency-key.entity'
 import { Order } from '../modules/orders/order.entity'
 import { Product } from '../modules/products/product.entity'
 import { StockMovement } from '../modules/products/stock-movement.entity'
@@ -17,7 +18,7 @@ export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG
 export const dataSource = new DataSource({
   type: 'postgres',
   url: databaseUrl,
-  entities: [User, Category, Product, StockMovement, Order, Alert],
+  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey],
   migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
   migrationsTableName: 'migrations',
   synchronize: false,

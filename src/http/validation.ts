@@ -12,13 +12,13 @@ export function fieldMessages(label: string) {
         return `${label} must be ${describeType(issue.expected)}.`
       case 'too_small':
         return issue.origin === 'string'
-          ? `${label} must be at least ${issue.minimum} characters long.`
+          ? `${label} must be at least ${characters(issue.minimum)} long.`
           : issue.origin === 'array'
             ? `${label} must contain at least ${issue.minimum} items.`
             : `${label} must be at least ${issue.minimum}.`
       case 'too_big':
         return issue.origin === 'string'
-          ? `${label} must be at most ${issue.maximum} characters long.`
+          ? `${label} must be at most ${characters(issue.maximum)} long.`
           : issue.origin === 'array'
             ? `${label} must contain at most ${issue.maximum} items.`
             : `${label} must be at most ${issue.maximum}.`
@@ -29,6 +29,8 @@ export function fieldMessages(label: string) {
     }
   }
 }
+
+const characters = (n: number | bigint) => `${n} character${n === 1 ? '' : 's'}`
 
 function describeType(expected: string): string {
   switch (expected) {

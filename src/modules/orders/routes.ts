@@ -1,24 +1,26 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
-import { createOrderBody, MAX_ORDER_QUANTITY, orderListQuery, orderPage, orderParams, orderSchema, updateStatusBody } from './schemas'
-import { getOrder, listOrders, placeOrder, updateOrderStatus } from './service'
+import { createOrderBody, createOrderHeaders, MAX_ORDER_QUANTITY, orderListQuery, orderPage, orderParams, orderSchema, updateStatusBody } from './schemas'
+import { getOrder, listOrders, placeOrder, updateOrderStatus, type PublicOrder } from './service'
 
 export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .use(authPlugin)
   .post(
     '',
-    async ({ body, user, set }) => {
-      const order = await placeOrder(user.id, body.product_id, body.quantity)
-      set.status = 201
-      return order
+    async ({ body, headers, user, set }) => {
+      const outcome = await placeOrder(user.id, body, headers['idempotency-key'])
+      set.status = outcome.status
+      if (outcome.replayed) set.headers['idempotent-replayed'] = 'true'
+      return outcome.body as PublicOrder
     },
     {
       auth: true,
       body: createOrderBody,
+      headers: createOrderHeaders,
       response: { 201: orderSchema },
       detail: {
         summary: 'Place an order',
-        description: `Takes \`quantity\` units (1–${MAX_ORDER_QUANTITY}) of the product from stock atomically and creates a \`Pending\` order for the caller. Never oversells under concurrency: asking for more than is in stock is a 400 \`Insufficient stock\` and changes nothing. A missing or deleted product is a 404. Any other field (status, user_id, price…) is ignored.`,
+        description: `Takes \`quantity\` units (1–${MAX_ORDER_QUANTITY}) of the product from stock atomically and creates a \`Pending\` order for the caller. Never oversells under concurrency: asking for more than is in stock is a 400 \`Insufficient stock\` and changes nothing. A missing or deleted product is a 404. Any other field (status, user_id, price…) is ignored. With an \`Idempotency-Key\` header (1–255 characters, per user, kept 24 hours) a repeat with the same body replays the first response (header \`Idempotent-Replayed: true\`) and creates nothing; the same key with another body, or while the first request is still running, is a 409.`,
       },
     },
   )

@@ -1,9 +1,10 @@
-import type { FindOptionsWhere } from 'typeorm'
+import type { EntityManager, FindOptionsWhere } from 'typeorm'
 import { dataSource } from '../../db/data-source'
 import type { Principal } from '../../http/auth'
 import { notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { changeStock, logLowStock, recordStockChange } from '../products/stock'
+import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
 import { Order, type OrderStatus } from './order.entity'
 
 export interface PublicOrder {
@@ -42,18 +43,44 @@ const visibleTo = (user: Principal): FindOptionsWhere<Order> => (user.role === '
  * changeStock serialises concurrent orders on the product row, so stock never oversells.
  * Hand-written SQL with RETURNING (no re-reads) keeps the round trips made under that row lock few.
  */
-export async function placeOrder(userId: number, productId: number, quantity: number): Promise<PublicOrder> {
-  const { order, crossing } = await dataSource.transaction(async (manager) => {
-    const change = await changeStock(manager, productId, -quantity)
-    const [order]: [OrderFields] = await manager.query(
-      `INSERT INTO orders (product_id, user_id, quantity, status) VALUES ($1, $2, $3, 'Pending') ${RETURNING_ORDER}`,
-      [productId, userId, quantity],
-    )
-    const crossing = await recordStockChange(manager, change, { reason: 'order', userId, orderId: order.id })
-    return { order, crossing }
+async function takeStockAndRecord(manager: EntityManager, userId: number, productId: number, quantity: number) {
+  const change = await changeStock(manager, productId, -quantity)
+  const [order]: [OrderFields] = await manager.query(
+    `INSERT INTO orders (product_id, user_id, quantity, status) VALUES ($1, $2, $3, 'Pending') ${RETURNING_ORDER}`,
+    [productId, userId, quantity],
+  )
+  const crossing = await recordStockChange(manager, change, { reason: 'order', userId, orderId: order.id })
+  return { order: toPublicOrder(order), crossing }
+}
+
+export interface OrderOutcome extends StoredResponse {
+  /** True when an earlier request with the same Idempotency-Key is being replayed. */
+  replayed: boolean
+}
+
+/**
+ * Places an order. With an idempotency key, the key is claimed and the outcome stored in the same
+ * transaction as the order, so a retry after any failure either replays the committed order or
+ * runs afresh: never two orders for one key.
+ */
+export async function placeOrder(
+  userId: number,
+  request: { product_id: number; quantity: number },
+  idempotencyKey?: string,
+): Promise<OrderOutcome> {
+  const hash = idempotencyKey === undefined ? '' : requestHash(request)
+  const outcome = await dataSource.transaction(async (manager) => {
+    if (idempotencyKey !== undefined) {
+      const stored = await claimIdempotencyKey(manager, userId, idempotencyKey, hash)
+      if (stored) return { response: stored, replayed: true }
+    }
+    const { order, crossing } = await takeStockAndRecord(manager, userId, request.product_id, request.quantity)
+    const response = { status: 201, body: order }
+    if (idempotencyKey !== undefined) await storeIdempotentResponse(manager, userId, idempotencyKey, hash, response)
+    return { response, replayed: false, crossing }
   })
-  logLowStock(crossing)
-  return toPublicOrder(order)
+  if (!outcome.replayed) logLowStock(outcome.crossing)
+  return { ...outcome.response, replayed: outcome.replayed }
 }
 
 export async function listOrders(user: Principal, limit: number, offset: number): Promise<Page<PublicOrder>> {
