@@ -1,7 +1,7 @@
 /**
- * The SQL the API's endpoints run, copied statement for statement from
- * src/modules/products/service.ts and src/modules/orders/service.ts (+ products/stock.ts), for the
- * R ceiling and the bench's EXPLAIN. When an endpoint's SQL changes, this file changes with it.
+ * The SQL the product endpoints run, copied statement for statement from
+ * src/modules/products/service.ts, for the R ceiling and the bench's EXPLAIN. When an endpoint's
+ * SQL changes, this file changes with it. (Orders share src/modules/orders/sql.ts directly.)
  */
 
 const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
@@ -47,12 +47,3 @@ export function listProductsQuery(filters: { q?: string; category_id?: number; s
      ) p ORDER BY ${orderBy}`
   return { sql, params: [...params, filters.limit, filters.offset] }
 }
-
-export const TAKE_STOCK = `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
-       WHERE id = $1 AND deleted_at IS NULL AND stock_quantity + $2 >= 0
-       RETURNING name, stock_quantity, low_stock_threshold`
-export const INSERT_ORDER = `INSERT INTO orders (product_id, user_id, quantity, status) VALUES ($1, $2, $3, 'Pending') RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,
-  created_at AS "createdAt", updated_at AS "updatedAt"`
-export const INSERT_MOVEMENT = `INSERT INTO stock_movements (product_id, delta, stock_after, reason, user_id, order_id)
-     VALUES ($1, $2, $3, $4, $5, $6)`
-export const INSERT_ALERT = 'INSERT INTO alerts (product_id, stock, threshold, order_id) VALUES ($1, $2, $3, $4) RETURNING id'

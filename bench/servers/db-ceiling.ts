@@ -5,7 +5,8 @@
  * validation library, no authentication, no logging.
  */
 import { Pool } from 'pg'
-import { GET_PRODUCT, INSERT_ALERT, INSERT_MOVEMENT, INSERT_ORDER, listProductsQuery, TAKE_STOCK } from './ceiling-sql'
+import { PLACE_ORDER } from '../../src/modules/orders/sql'
+import { GET_PRODUCT, listProductsQuery } from './ceiling-sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -40,37 +41,21 @@ const toProduct = (row: ProductRow) => ({
   updated_at: row.updated_at.toISOString(),
 })
 
+/** The endpoint's success path: one statement. (The bench never runs a product out of stock.) */
 async function placeOrder(productId: number, quantity: number): Promise<Response> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const { rows: [change] } = await client.query(prepared(TAKE_STOCK, [productId, -quantity]))
-    if (!change) throw new Error('the bench never runs a product out of stock')
-    const { rows: [order] } = await client.query(prepared(INSERT_ORDER, [productId, userId, quantity]))
-    await client.query(prepared(INSERT_MOVEMENT, [productId, -quantity, change.stock_quantity, 'order', userId, order.id]))
-    const before = change.stock_quantity + quantity
-    if (before >= change.low_stock_threshold && change.stock_quantity < change.low_stock_threshold) {
-      await client.query(prepared(INSERT_ALERT, [productId, change.stock_quantity, change.low_stock_threshold, order.id]))
-    }
-    await client.query('COMMIT')
-    return Response.json(
-      {
-        id: order.id,
-        product_id: order.productId,
-        user_id: order.userId,
-        quantity: order.quantity,
-        status: order.status,
-        created_at: order.createdAt.toISOString(),
-        updated_at: order.updatedAt.toISOString(),
-      },
-      { status: 201 },
-    )
-  } catch (error) {
-    await client.query('ROLLBACK')
-    throw error
-  } finally {
-    client.release()
-  }
+  const { rows: [order] } = await pool.query(prepared(PLACE_ORDER, [productId, quantity, userId]))
+  return Response.json(
+    {
+      id: order.id,
+      product_id: order.productId,
+      user_id: order.userId,
+      quantity: order.quantity,
+      status: order.status,
+      created_at: order.createdAt.toISOString(),
+      updated_at: order.updatedAt.toISOString(),
+    },
+    { status: 201 },
+  )
 }
 
 Bun.serve({
