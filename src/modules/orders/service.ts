@@ -1,5 +1,6 @@
 import type { EntityManager, FindOptionsWhere } from 'typeorm'
 import { dataSource } from '../../db/data-source'
+import { preparedQuery } from '../../db/prepared'
 import type { Principal } from '../../http/auth'
 import { notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
@@ -73,7 +74,7 @@ export async function placeOrder(
   idempotencyKey?: string,
 ): Promise<OrderOutcome> {
   if (idempotencyKey === undefined) {
-    const [placed]: PlacedRow[] = await dataSource.query(PLACE_ORDER, [request.product_id, request.quantity, userId])
+    const [placed] = await preparedQuery<PlacedRow>(PLACE_ORDER, [request.product_id, request.quantity, userId])
     if (placed) {
       if (placed.alertId !== null) {
         logLowStock({ alertId: placed.alertId, productId: request.product_id, stock: placed.stockAfter, threshold: placed.threshold })
