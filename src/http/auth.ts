@@ -1,7 +1,7 @@
 import { jwt } from '@elysiajs/jwt'
 import { Elysia } from 'elysia'
 import { config } from '../config'
-import { authenticatePassword, principalFromToken, type Principal } from '../modules/auth/service'
+import { authenticateBasic, principalFromToken, type Principal } from '../modules/auth/service'
 import type { Role } from '../modules/users/user.entity'
 import { forbidden, unauthorized } from './errors'
 import { setRequestUser } from './request-context'
@@ -86,8 +86,7 @@ async function authenticate(request: Request, jwt: TokenVerifier): Promise<Princ
 
   let principal: Principal | undefined
   if (scheme === 'basic') {
-    const { username, password } = parseBasic(credentials)
-    principal = await authenticatePassword(username, password)
+    principal = await authenticateBasic(credentials, parseBasic)
   } else if (scheme === 'bearer') {
     if (!credentials) throw malformedHeader()
     const claims = await verifyToken(credentials, jwt)
