@@ -69,6 +69,8 @@ interface Measured {
   p99Ms: number
   errors: number
   rssMb?: number
+  /** Every run's requests/s, in the order measured: the spread behind the median. */
+  runs: number[]
 }
 
 function summarise(runs: Array<WrkResult & { rssMb?: number }>): Measured {
@@ -81,6 +83,7 @@ function summarise(runs: Array<WrkResult & { rssMb?: number }>): Measured {
     p99Ms: mid.p99Ms,
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     rssMb: runs.some((r) => r.rssMb !== undefined) ? Math.max(...runs.map((r) => r.rssMb ?? 0)) : undefined,
+    runs: runs.map((r) => Math.round(r.rps)),
   }
 }
 
@@ -179,13 +182,21 @@ async function measureWorkload(workload: Workload, dataset: Dataset, api: Servic
       await runWrk(wrk, api.url, request, connections, 2)
       await runWrk(wrk, ceiling.url, request, connections, 1)
       const runs = { api: [] as Array<WrkResult & { rssMb: number }>, r: [] as WrkResult[], h: [] as WrkResult[] }
-      for (let round = 1; round <= rounds; round++) {
-        progress(`${workload.key} @${connections}: round ${round}/${rounds}`)
-        const memory = watchMemory(api.process.pid)
-        const result = await runWrk(wrk, api.url, request, connections, seconds)
-        runs.api.push({ ...result, rssMb: memory.stop() })
-        runs.r.push(await runWrk(wrk, ceiling.url, request, connections, seconds))
-        runs.h.push(await runWrk(wrk, h.url, request, connections, seconds))
+      const measure = {
+        api: async () => {
+          const memory = watchMemory(api.process.pid)
+          const result = await runWrk(wrk, api.url, request, connections, seconds)
+          runs.api.push({ ...result, rssMb: memory.stop() })
+        },
+        r: async () => void runs.r.push(await runWrk(wrk, ceiling.url, request, connections, seconds)),
+        h: async () => void runs.h.push(await runWrk(wrk, h.url, request, connections, seconds)),
+      }
+      const order = ['api', 'r', 'h'] as const
+      for (let round = 0; round < rounds; round++) {
+        progress(`${workload.key} @${connections}: round ${round + 1}/${rounds}`)
+        // Each server goes first in one round: whatever the database is doing (a checkpoint, new
+        // WAL files after a burst of orders) does not always fall on the same one.
+        for (let i = 0; i < order.length; i++) await measure[order[(round + i) % order.length]!]()
       }
       rows.push({ workload: workload.label, key: workload.key, connections, api: summarise(runs.api), r: summarise(runs.r), h: summarise(runs.h) })
     }
