@@ -5,10 +5,13 @@ import { z } from 'zod'
 import { config } from './config'
 import { errorHandler } from './http/error-handler'
 import { requestContext } from './http/request-context'
+import { swaggerUi } from './http/swagger-ui'
 import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
+import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
+import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
 
 export interface AppOptions {
@@ -40,8 +43,11 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(
       openapi({
         path: '/swagger',
-        provider: 'swagger-ui',
-        mapJsonSchema: { zod: z.toJSONSchema },
+        // The UI page is served by swaggerUi() below, from local assets; the plugin serves /swagger/json.
+        provider: null,
+        // Requests are documented as clients send them: the input side of transforms (ids, query
+        // numbers) is representable, where the default output side makes zod throw.
+        mapJsonSchema: { zod: (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
         documentation: {
           info: {
             title: 'Inventory API',
@@ -57,9 +63,12 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
         },
       }),
     )
+    .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)
+    .use(categoryRoutes)
+    .use(productRoutes)
     .use(orderRoutes)
     .use(alertRoutes)
 }

@@ -64,6 +64,9 @@ const schema = z
     }
   })
 
+/** Exported for the tests that keep .env.example and compose.yaml in step with it. */
+export { schema as configSchema }
+
 export type Config = z.output<typeof schema> & { JWT_SECRET: string }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

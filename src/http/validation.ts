@@ -11,6 +11,7 @@ export function fieldMessages(label: string) {
       case 'invalid_type':
         return `${label} must be ${describeType(issue.expected)}.`
       case 'too_small':
+        if (issue.origin === 'string' && issue.minimum === 1) return `${label} must not be empty.`
         return issue.origin === 'string'
           ? `${label} must be at least ${characters(issue.minimum)} long.`
           : issue.origin === 'array'

@@ -1,0 +1,72 @@
+import { QueryFailedError } from 'typeorm'
+import { dataSource } from '../../db/data-source'
+import { conflict, notFound } from '../../http/errors'
+import type { Page } from '../../http/validation'
+import { Category } from './category.entity'
+
+export interface PublicCategory {
+  id: number
+  name: string
+  description: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface CategoryChanges {
+  name?: string
+  description?: string | null
+}
+
+const categories = () => dataSource.getRepository(Category)
+
+const toPublicCategory = (category: Category): PublicCategory => ({
+  id: category.id,
+  name: category.name,
+  description: category.description,
+  created_at: category.createdAt.toISOString(),
+  updated_at: category.updatedAt.toISOString(),
+})
+
+/** Runs a write, turning a clash on the case-insensitive name index into the spec's 409. */
+async function uniqueName<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (error) {
+    if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
+      throw conflict('A category with this name already exists.')
+    }
+    throw error
+  }
+}
+
+export async function createCategory(input: { name: string; description: string | null }): Promise<PublicCategory> {
+  const category = await uniqueName(() => categories().save(categories().create(input)))
+  return toPublicCategory(category)
+}
+
+export async function listCategories(limit: number, offset: number): Promise<Page<PublicCategory>> {
+  const [rows, total] = await categories().findAndCount({ order: { name: 'ASC', id: 'ASC' }, take: limit, skip: offset })
+  return { items: rows.map(toPublicCategory), total, limit, offset }
+}
+
+export async function getCategory(id: number): Promise<PublicCategory> {
+  const category = await categories().findOneBy({ id })
+  if (!category) throw notFound('Category', id)
+  return toPublicCategory(category)
+}
+
+export async function updateCategory(id: number, changes: CategoryChanges): Promise<PublicCategory> {
+  return dataSource.transaction(async (manager) => {
+    // Locked so that a concurrent delete cannot make save() re-insert the row.
+    const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })
+    if (!category) throw notFound('Category', id)
+    manager.merge(Category, category, changes)
+    return toPublicCategory(await uniqueName(() => manager.save(category)))
+  })
+}
+
+/** The foreign key's ON DELETE CASCADE removes the category's product links. */
+export async function deleteCategory(id: number): Promise<void> {
+  const result = await categories().delete({ id })
+  if (!result.affected) throw notFound('Category', id)
+}

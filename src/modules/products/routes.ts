@@ -1,0 +1,87 @@
+import { Elysia } from 'elysia'
+import { authPlugin } from '../../http/auth'
+import {
+  createProductBody,
+  productListQuery,
+  productPage,
+  productParams,
+  productSchema,
+  stockMovementListQuery,
+  stockMovementPage,
+  updateProductBody,
+} from './schemas'
+import { createProduct, deleteProduct, getProduct, listProducts, listStockMovements, updateProduct } from './service'
+
+export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'] })
+  .use(authPlugin)
+  .post(
+    '',
+    async ({ body, user, set }) => {
+      const product = await createProduct(body, user.id)
+      set.status = 201
+      return product
+    },
+    {
+      role: ['manager', 'admin'],
+      body: createProductBody,
+      response: { 201: productSchema },
+      detail: {
+        summary: 'Create a product',
+        description:
+          'Managers and admins. `name`, `price` and `stock` (or its alias `stock_quantity`) are required. The initial stock is recorded as a stock movement. An unknown id in `category_ids` is a 404 Category not found and nothing is written.',
+      },
+    },
+  )
+  .get('', ({ query }) => listProducts(query), {
+    auth: true,
+    query: productListQuery,
+    response: { 200: productPage },
+    detail: {
+      summary: 'List products',
+      description:
+        'Any authenticated user. Filters: `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
+    },
+  })
+  .get('/:id', ({ params }) => getProduct(params.id), {
+    auth: true,
+    params: productParams,
+    response: { 200: productSchema },
+    detail: { summary: 'Get a product', description: 'Any authenticated user; a missing or deleted product is a 404 Product not found.' },
+  })
+  .put('/:id', ({ params, body, user }) => updateProduct(params.id, body, user.id), {
+    role: ['manager', 'admin'],
+    params: productParams,
+    body: updateProductBody,
+    response: { 200: productSchema },
+    detail: {
+      summary: 'Update a product',
+      description:
+        'Managers and admins. Any subset of the fields. A new `stock` is recorded as an adjustment movement; falling below the low-stock threshold records an alert. `category_ids` replaces the set of categories.',
+    },
+  })
+  .delete(
+    '/:id',
+    async ({ params, set }) => {
+      await deleteProduct(params.id)
+      set.status = 204
+    },
+    {
+      role: ['admin'],
+      params: productParams,
+      detail: {
+        summary: 'Delete a product',
+        description: 'Admins only. Answers 204 with no body. The product then reads as 404, while past orders and stock movements keep referring to it.',
+      },
+    },
+  )
+  .get('/:id/stock-movements', ({ params, query }) => listStockMovements(params.id, query.limit, query.offset), {
+    role: ['manager', 'admin'],
+    params: productParams,
+    query: stockMovementListQuery,
+    response: { 200: stockMovementPage },
+    detail: {
+      summary: "List a product's stock movements",
+      description:
+        'Managers and admins. Every change of the stock (initial stock, adjustments, orders), newest first, paginated; the stock always equals the sum of the deltas.',
+    },
+  })
