@@ -64,7 +64,8 @@ describe('bun run start on the embedded database', () => {
     const second = await startServer(port, pgPort)
     try {
       const list = await fetch(`http://127.0.0.1:${port}/categories`, { headers: { authorization: basic } })
-      expect((await list.json()).items.map((c: { name: string }) => c.name)).toEqual(['Survives restarts'])
+      const body = (await list.json()) as { items: Array<{ name: string }> }
+      expect(body.items.map((c) => c.name)).toEqual(['Survives restarts'])
     } finally {
       second.kill('SIGTERM')
       expect(await second.exited).toBe(0)
