@@ -40,7 +40,9 @@ const { dataSource } = await import('../src/db/data-source')
 await dataSource.initialize()
 await dataSource.runMigrations({ transaction: 'each' })
 
+// Stopping PostgreSQL writes a shutdown checkpoint: on a busy shared disk that can take longer
+// than the default 5 s a hook gets.
 afterAll(async () => {
   await dataSource.destroy()
   await embedded?.stop()
-})
+}, 60_000)
