@@ -1,6 +1,6 @@
 import type { WrkRequest } from './lib/wrk'
 import { LARGE_STOCK, MATERIALS, NOUNS } from './lib/seed'
-import { listProductsQuery } from './servers/ceiling-sql'
+import { listProductsQuery } from '../src/modules/products/sql'
 
 export interface Dataset {
   key: 'main' | 'search-1k' | 'search-200k'

@@ -1,12 +1,12 @@
 /**
  * R, the database ceiling: what an ideal hand-written server does for each benchmarked endpoint.
- * A bare Bun.serve and a `pg` pool (same size as the API's) running the endpoint's own SQL as
- * named prepared statements, with the same JSON out, and nothing else: no framework, no
- * validation library, no authentication, no logging.
+ * A bare Bun.serve and a `pg` pool (same size as the API's) running the endpoint's own SQL
+ * (imported from the modules' sql.ts, so it cannot drift) as named prepared statements, with the
+ * same JSON out, and nothing else: no framework, no validation library, no authentication, no logging.
  */
 import { Pool } from 'pg'
 import { PLACE_ORDER } from '../../src/modules/orders/sql'
-import { GET_PRODUCT, listProductsQuery } from './ceiling-sql'
+import { GET_PRODUCT, listProductsQuery, type ProductFilters } from '../../src/modules/products/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -73,7 +73,7 @@ Bun.serve({
       const { sql, params } = listProductsQuery({
         q: search.get('q') ?? undefined,
         category_id: category === null ? undefined : Number(category),
-        sort: search.get('sort') ?? undefined,
+        sort: (search.get('sort') ?? undefined) as ProductFilters['sort'],
         limit: Number(search.get('limit') ?? 20),
         offset: Number(search.get('offset') ?? 0),
       })
