@@ -9,7 +9,8 @@ const names = new Map<string, string>()
  * opened (same connections, same statement_timeout). PostgreSQL then parses and plans it once per
  * connection rather than on every request, and TypeORM's per-query QueryRunner is skipped: on two
  * shared cores, every microsecond of CPU saved here is left to PostgreSQL. Only for SQL texts
- * fixed in the code: each distinct text gets its own statement name on every connection.
+ * from a small set built in the code, values always as parameters: each distinct text gets its
+ * own statement name, prepared on every connection that runs it.
  */
 export async function preparedQuery<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
   let name = names.get(text)

@@ -88,8 +88,10 @@ export async function getProduct(id: number): Promise<PublicProduct> {
 }
 
 export async function listProducts(filters: ProductFilters): Promise<Page<PublicProduct>> {
+  // Prepared too: planning this statement costs more than running it on a small page. The texts
+  // are a bounded set (one per combination of filters and sort).
   const { sql, params } = listProductsQuery(filters)
-  const rows: Array<ProductRow & { total: string }> = await dataSource.query(sql, params)
+  const rows = await preparedQuery<ProductRow & { total: string }>(sql, params)
   const total = rows[0] ? Number(rows[0].total) : await countProducts(filters)
   return { items: rows.map(toPublicProduct), total, limit: filters.limit, offset: filters.offset }
 }
