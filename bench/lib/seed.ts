@@ -1,7 +1,8 @@
 /**
  * Seeds the benchmark data directly with SQL (generate_series), which takes seconds even for
- * 200,000 products. Product names combine a material and a noun so that a search such as
- * "copper lamp" matches exactly 1 product in 500, at every catalogue size.
+ * 200,000 products. A product's name is a material, a noun and a model code, e.g. "Copper lamp
+ * 3C59DC": a search for a model code finds one product at any catalogue size, a search for a
+ * material and a noun ("copper lamp") finds 1 product in 500.
  */
 import type { Client } from 'pg'
 import { loadConfig } from '../../src/config'
@@ -19,6 +20,10 @@ export const BENCH_USER = { username: 'bench-customer', password: 'bench-custome
 export const BENCH_ADMIN = { username: 'bench-admin', password: 'bench-admin-password' }
 
 const sqlArray = (words: string[]) => `ARRAY[${words.map((w) => `'${w}'`).join(',')}]`
+
+/** The model code in the name of product `i`: 6 hex digits of md5(i), so that they look random. */
+export const modelCode = (i: number) => new Bun.CryptoHasher('md5').update(String(i)).digest('hex').slice(0, 6).toUpperCase()
+const MODEL_CODE_SQL = `upper(left(md5(i::text), 6))`
 
 /** Empties every table and seeds users (real argon2id hashes, the API's own parameters) and categories. */
 export async function seedBase(db: Client): Promise<{ customerId: number }> {
@@ -42,7 +47,7 @@ export async function seedProducts(db: Client, count: number): Promise<void> {
   await db.query('TRUNCATE alerts, stock_movements, orders, product_categories, products RESTART IDENTITY CASCADE')
   await db.query(
     `INSERT INTO products (name, description, price, stock_quantity, low_stock_threshold, created_at, updated_at)
-     SELECT initcap(m[1 + i % 20]) || ' ' || n[1 + (i / 20) % 25] || ' ' || i,
+     SELECT initcap(m[1 + i % 20]) || ' ' || n[1 + (i / 20) % 25] || ' ' || ${MODEL_CODE_SQL},
             'A ' || n[1 + (i / 20) % 25] || ' for every day, batch ' || (i % 97),
             ((i * 7919) % 100000) / 100.0 + 1,
             $2, 10,
