@@ -4,7 +4,8 @@
  * Environment: BENCH_SECONDS (per wrk run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS
  * (default "16,64"), BENCH_ONLY (comma-separated workload keys), DATABASE_URL (a server on which the
  * bench creates and owns the database `inventory_bench`; default: an embedded PostgreSQL in a temp
- * dir), WEB_CONCURRENCY and DATABASE_POOL_SIZE (passed to the API; the R ceiling uses the same pool).
+ * dir), WEB_CONCURRENCY and DATABASE_POOL_SIZE (passed to the API; the R ceiling uses the same pool
+ * size unless BENCH_R_POOL_SIZE says otherwise, e.g. to keep R fixed while the API's pool varies).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -23,6 +24,7 @@ const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '16,64').split(',').m
 const only = process.env.BENCH_ONLY?.split(',')
 const workers = Number(process.env.WEB_CONCURRENCY ?? 1)
 const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 10)
+const ceilingPoolSize = Number(process.env.BENCH_R_POOL_SIZE ?? poolSize)
 const started = performance.now()
 
 const wrk = requireWrk()
@@ -124,7 +126,7 @@ async function main() {
   const ceiling = await startService(
     'R',
     join(import.meta.dir, 'servers/db-ceiling.ts'),
-    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize), BENCH_USER_ID: String(customerId) },
+    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(ceilingPoolSize), BENCH_USER_ID: String(customerId) },
     '/health',
   )
   cleanups.push(() => ceiling.stop())
@@ -301,7 +303,7 @@ try {
   const results = checks(rows)
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
-  console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize}; wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
+  console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
   console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
   console.log(table(rows))
   console.log('\nTargets:')
@@ -311,7 +313,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize }, rows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)
