@@ -42,8 +42,25 @@ export async function seedBase(db: Client): Promise<{ customerId: number }> {
   return { customerId: rows.find((row) => row.role === 'customer').id }
 }
 
+/**
+ * Waits until no other session of this database is running a statement. After wrk stops, the
+ * servers still finish the requests it had in flight; a TRUNCATE among them could deadlock.
+ */
+async function waitForQuiet(db: Client) {
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS busy FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND state NOT IN ('idle')`,
+    )
+    if (rows[0].busy === 0) return
+    await Bun.sleep(100)
+  }
+  throw new Error('the database did not become idle within 30 s')
+}
+
 /** Replaces the products (and what refers to them) with `count` new ones, each in two categories, with their ledger rows. */
 export async function seedProducts(db: Client, count: number): Promise<void> {
+  await waitForQuiet(db)
   await db.query('TRUNCATE alerts, stock_movements, orders, product_categories, products RESTART IDENTITY CASCADE')
   await db.query(
     `INSERT INTO products (name, description, price, stock_quantity, low_stock_threshold, created_at, updated_at)
