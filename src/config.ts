@@ -45,6 +45,7 @@ const schema = z
 
     PASSWORD_MEMORY_KIB: int(64, 1_048_576).default(19_456),
     PASSWORD_TIME_COST: int(1, 20).default(2),
+    PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
     AUTH_CACHE_TTL_SECONDS: int(0, 3600).default(60),
     LOGIN_MAX_FAILURES: int(1, 1000).default(5),
     LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(60),

@@ -1,47 +1,102 @@
+import type { Subprocess } from 'bun'
 import { createApp } from './app'
 import { config } from './config'
+import { dataSource, databaseUrl } from './db/data-source'
 import { openDatabase } from './db/database'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
 import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
-import { dataSource } from './db/data-source'
 import { ensureAdmin } from './modules/users/service'
 
-const closeDatabase = await openDatabase({ migrate: config.MIGRATIONS_RUN })
-const stopListening = listenForUserChanges()
+/**
+ * One process (WEB_CONCURRENCY=1, the default) prepares and serves. With WEB_CONCURRENCY=N the
+ * primary prepares once (embedded PostgreSQL, migrations, initial admin, the hourly purge) and
+ * starts N workers that share the port through SO_REUSEPORT, the kernel spreading connections
+ * among them; the primary forwards SIGTERM/SIGINT and stops last.
+ */
+const WORKER_ENV = 'INVENTORY_WORKER'
+const isWorker = process.env[WORKER_ENV] === '1'
 
-const generatedPassword = await ensureAdmin(config.ADMIN_USERNAME, config.ADMIN_PASSWORD, config.NODE_ENV !== 'production').catch((error) => {
-  log.error('could not create the initial admin', { error: String(error) })
-  return undefined
-})
-if (generatedPassword) {
-  // Printed once, on the start that created the account (development only: production requires ADMIN_PASSWORD to create one).
-  console.log(`\n  Initial admin created: ${config.ADMIN_USERNAME} / ${generatedPassword}\n  Set ADMIN_PASSWORD to choose it yourself.\n`)
+async function prepare() {
+  const closeDatabase = await openDatabase({ migrate: config.MIGRATIONS_RUN })
+  const generatedPassword = await ensureAdmin(config.ADMIN_USERNAME, config.ADMIN_PASSWORD, config.NODE_ENV !== 'production').catch((error) => {
+    log.error('could not create the initial admin', { error: String(error) })
+    return undefined
+  })
+  if (generatedPassword) {
+    // Printed once, on the start that created the account (development only: production requires ADMIN_PASSWORD to create one).
+    console.log(`\n  Initial admin created: ${config.ADMIN_USERNAME} / ${generatedPassword}\n  Set ADMIN_PASSWORD to choose it yourself.\n`)
+  }
+  const HOUR = 3_600_000
+  const purgeTimer = setInterval(() => {
+    purgeExpiredIdempotencyKeys(dataSource.manager).catch((error) => log.warn('idempotency key purge failed', { error: String(error) }))
+  }, HOUR)
+  purgeTimer.unref()
+  return closeDatabase
 }
 
-const app = createApp().listen({
-  hostname: config.HOST,
-  port: config.PORT,
-  // Backstop for bodies without Content-Length; the app itself answers 413 with the JSON body.
-  maxRequestBodySize: config.BODY_LIMIT_BYTES * 2,
-})
-log.info('listening', { url: `http://${config.HOST}:${app.server?.port}`, env: config.NODE_ENV })
+/** Serves HTTP in this process until SIGTERM/SIGINT, then lets in-flight requests finish. */
+async function serve(closeDatabase: () => Promise<void>) {
+  const stopListening = listenForUserChanges()
+  const app = createApp().listen({
+    hostname: config.HOST,
+    port: config.PORT,
+    reusePort: isWorker,
+    // Backstop for bodies without Content-Length; the app itself answers 413 with the JSON body.
+    maxRequestBodySize: config.BODY_LIMIT_BYTES * 2,
+  })
+  log.info('listening', { url: `http://${config.HOST}:${app.server?.port}`, env: config.NODE_ENV, pid: process.pid })
 
-const HOUR = 3_600_000
-const purgeTimer = setInterval(() => {
-  purgeExpiredIdempotencyKeys(dataSource.manager).catch((error) => log.warn('idempotency key purge failed', { error: String(error) }))
-}, HOUR)
-purgeTimer.unref()
-
-let stopping = false
-async function shutdown(signal: string) {
-  if (stopping) return
-  stopping = true
-  log.info('shutting down', { signal })
-  await app.server?.stop() // stops accepting, lets in-flight requests finish
-  await stopListening()
-  await closeDatabase()
-  process.exit(0)
+  let stopping = false
+  async function shutdown(signal: string) {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal, pid: process.pid })
+    await app.server?.stop() // stops accepting, lets in-flight requests finish
+    await stopListening()
+    await closeDatabase()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'))
-process.on('SIGINT', () => void shutdown('SIGINT'))
+
+/** Starts the workers, restarts one that dies, and on a signal stops them all before the database. */
+function supervise(closeDatabase: () => Promise<void>) {
+  const workers = new Set<Subprocess>()
+  let stopping = false
+
+  const start = () => {
+    const worker = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+      // The workers use the database prepared here (the embedded one included) and never migrate.
+      env: { ...process.env, [WORKER_ENV]: '1', DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'false' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      onExit(_, exitCode, signalCode) {
+        workers.delete(worker)
+        if (stopping) return
+        log.error('worker exited; starting another', { pid: worker.pid, exitCode, signalCode })
+        setTimeout(start, 1000)
+      },
+    })
+    workers.add(worker)
+  }
+  for (let i = 0; i < config.WEB_CONCURRENCY; i++) start()
+  log.info('workers started', { workers: config.WEB_CONCURRENCY, pid: process.pid })
+
+  async function shutdown(signal: NodeJS.Signals) {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal, workers: workers.size })
+    const exits = [...workers].map((worker) => worker.exited)
+    for (const worker of workers) worker.kill(signal)
+    await Promise.all(exits)
+    await closeDatabase()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+if (isWorker) await serve(await openDatabase({ migrate: false }))
+else if (config.WEB_CONCURRENCY > 1) supervise(await prepare())
+else await serve(await prepare())

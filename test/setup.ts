@@ -40,8 +40,8 @@ const { dataSource } = await import('../src/db/data-source')
 await dataSource.initialize()
 await dataSource.runMigrations({ transaction: 'each' })
 
-// The stop (a fast shutdown, then deleting the data folder) took up to 30 s on a busy shared disk:
-// past the 5 s default hook timeout, which would fail a run whose tests had all passed.
+// Stopping PostgreSQL writes a shutdown checkpoint, then the data folder is deleted: on a busy
+// shared disk that took up to 30 s, past the 5 s a hook gets by default.
 afterAll(async () => {
   await dataSource.destroy()
   await embedded?.stop()

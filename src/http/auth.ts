@@ -1,7 +1,7 @@
 import { jwt } from '@elysiajs/jwt'
 import { Elysia } from 'elysia'
 import { config } from '../config'
-import { authenticatePassword, invalidCredentials, principalFromToken, type Principal } from '../modules/auth/service'
+import { authenticateBasic, invalidCredentials, principalFromToken, type Principal } from '../modules/auth/service'
 import type { Role } from '../modules/users/user.entity'
 import { errorResponses } from './error-responses'
 import { forbidden, tooManyRequests, unauthorized } from './errors'
@@ -40,6 +40,44 @@ export const tokenSigner = jwt({
 
 type TokenVerifier = (typeof tokenSigner)['decorator']['jwt']
 
+interface TokenClaims {
+  sub: string
+  ver: unknown
+  /** Expiry, in seconds since the epoch. */
+  exp: number
+}
+
+/**
+ * Tokens whose signature and claims have checked out, until they expire. Signature verification
+ * (jose over WebCrypto, with a key import each time) is the largest cost of a Bearer request, and
+ * a token that verified once verifies again until its `exp`: the string is signed, so it cannot
+ * change. Only verified tokens enter, so a client cannot fill it with garbage. The user behind the
+ * token is still checked on every request (principalFromToken).
+ */
+const verifiedTokens = new Map<string, TokenClaims>()
+const VERIFIED_TOKENS_MAX = 10_000
+
+async function verifyToken(token: string, jwt: TokenVerifier): Promise<TokenClaims> {
+  const now = Date.now() / 1000
+  const cached = verifiedTokens.get(token)
+  if (cached) {
+    if (cached.exp > now) return cached
+    verifiedTokens.delete(token)
+  }
+  // The algorithm is pinned and exp required: alg "none", other algorithms and eternal tokens fail here.
+  const claims = await jwt.verify(token, {
+    algorithms: ['HS256'],
+    requiredClaims: ['exp', 'iat', 'sub'],
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  })
+  if (!claims || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw invalidToken()
+  const verified = { sub: claims.sub, ver: claims.ver, exp: claims.exp }
+  if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.clear()
+  verifiedTokens.set(token, verified)
+  return verified
+}
+
 async function authenticate(request: Request, jwt: TokenVerifier): Promise<Principal> {
   const header = request.headers.get('authorization')
   if (!header) throw missingCredentials()
@@ -49,18 +87,10 @@ async function authenticate(request: Request, jwt: TokenVerifier): Promise<Princ
 
   let principal: Principal | undefined
   if (scheme === 'basic') {
-    const { username, password } = parseBasic(credentials)
-    principal = await authenticatePassword(username, password)
+    principal = await authenticateBasic(credentials, parseBasic)
   } else if (scheme === 'bearer') {
     if (!credentials) throw malformedHeader()
-    // The algorithm is pinned and exp required: alg "none", other algorithms and eternal tokens fail here.
-    const claims = await jwt.verify(credentials, {
-      algorithms: ['HS256'],
-      requiredClaims: ['exp', 'iat', 'sub'],
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    })
-    if (!claims || typeof claims.sub !== 'string') throw invalidToken()
+    const claims = await verifyToken(credentials, jwt)
     principal = await principalFromToken(claims.sub, claims.ver)
     if (!principal) throw invalidToken()
   } else {

@@ -7,7 +7,28 @@ const options = {
   timeCost: config.PASSWORD_TIME_COST,
 } as const
 
-export const hashPassword = (password: string) => Bun.password.hash(password, options)
+/**
+ * At most PASSWORD_HASH_CONCURRENCY argon2 computations at once, the rest queue in order. Each one
+ * holds PASSWORD_MEMORY_KIB (19 MiB) while it runs, so without a bound 64 concurrent logins would
+ * take over a gigabyte; with it, memory stays flat and the CPU (2 cores here) is no less busy.
+ */
+let running = 0
+const queue: Array<() => void> = []
+
+async function bounded<T>(work: () => Promise<T>): Promise<T> {
+  if (running < config.PASSWORD_HASH_CONCURRENCY) running++
+  else await new Promise<void>((resolve) => queue.push(resolve))
+  try {
+    return await work()
+  } finally {
+    // The slot passes straight to the next in line, if any.
+    const next = queue.shift()
+    if (next) next()
+    else running--
+  }
+}
+
+export const hashPassword = (password: string) => bounded(() => Bun.password.hash(password, options))
 
 let dummyHash: Promise<string> | undefined
 
@@ -18,8 +39,9 @@ let dummyHash: Promise<string> | undefined
 export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
   if (hash === undefined) {
     dummyHash ??= hashPassword(crypto.randomUUID())
-    await Bun.password.verify(password, await dummyHash)
+    const dummy = await dummyHash
+    await bounded(() => Bun.password.verify(password, dummy))
     return false
   }
-  return Bun.password.verify(password, hash)
+  return bounded(() => Bun.password.verify(password, hash))
 }

@@ -30,29 +30,29 @@ export async function currentUser(id: number): Promise<AuthUser | undefined> {
   return user
 }
 
-
 /**
- * Successful Basic verifications, keyed by an HMAC of username and password under a per-process
- * random key (the password is never kept). An entry only counts while the user's stored hash is
+ * Successful password verifications, keyed by an HMAC under a per-process random key of the
+ * credentials (the encoded Basic text, or username and password): the password is never kept. An entry only counts while the user's stored hash is
  * still the one it was verified against, so a password change or deletion ends it at once.
  */
-const verified = new Map<string, { userId: number; passwordHash: string; expiresAt: number }>()
+const verified = new Map<string, { userId: number; username: string; passwordHash: string; expiresAt: number }>()
 const VERIFIED_MAX = 10_000
-const cacheKey = crypto.getRandomValues(new Uint8Array(32))
+// Copies of one keyed hasher: the HMAC key schedule is computed once, not per request.
+const keyedHasher = new Bun.CryptoHasher('sha256', crypto.getRandomValues(new Uint8Array(32)))
+const credentialKey = (text: string) => keyedHasher.copy().update(text).digest('base64')
 
-const credentialKey = (username: string, password: string) =>
-  new Bun.CryptoHasher('sha256', cacheKey).update(`${username.toLowerCase()}\0${password}`).digest('base64')
-
-export async function authenticatePassword(username: string, password: string): Promise<Principal> {
-  loginThrottle.assertAllowed(username)
-  const key = credentialKey(username, password)
+async function recall(key: string): Promise<Principal | undefined> {
   const hit = verified.get(key)
-  if (hit && hit.expiresAt > Date.now() && cachesTrusted()) {
-    const user = await currentUser(hit.userId)
-    if (user && user.passwordHash === hit.passwordHash) return principalOf(user)
-    verified.delete(key)
-  }
+  if (!hit || hit.expiresAt <= Date.now() || !cachesTrusted()) return undefined
+  loginThrottle.assertAllowed(hit.username)
+  const user = await currentUser(hit.userId)
+  if (user && user.passwordHash === hit.passwordHash) return principalOf(user)
+  verified.delete(key)
+  return undefined
+}
 
+async function verifyAndRemember(key: string, username: string, password: string): Promise<Principal> {
+  loginThrottle.assertAllowed(username)
   const user = await findAuthUserByName(username)
   if (!(await verifyPassword(password, user?.passwordHash)) || !user) {
     loginThrottle.recordFailure(username)
@@ -63,11 +63,32 @@ export async function authenticatePassword(username: string, password: string): 
     if (verified.size >= VERIFIED_MAX) verified.clear()
     verified.set(key, {
       userId: user.id,
+      username,
       passwordHash: user.passwordHash,
       expiresAt: Date.now() + config.AUTH_CACHE_TTL_SECONDS * 1000,
     })
   }
   return principalOf(user)
+}
+
+export async function authenticatePassword(username: string, password: string): Promise<Principal> {
+  const key = credentialKey(`password\0${username.toLowerCase()}\0${password}`)
+  return (await recall(key)) ?? verifyAndRemember(key, username, password)
+}
+
+/**
+ * Basic credentials as they arrive (base64 of "user:password"): a recent verification is found
+ * from the encoded text itself, so a warm Basic request decodes nothing and hashes one short string.
+ */
+export async function authenticateBasic(
+  encoded: string,
+  decode: (encoded: string) => { username: string; password: string },
+): Promise<Principal> {
+  const key = credentialKey(`basic\0${encoded}`)
+  const remembered = await recall(key)
+  if (remembered) return remembered
+  const { username, password } = decode(encoded)
+  return verifyAndRemember(key, username, password)
 }
 
 /** The user a verified token names, if it still exists and the token predates no password or role change. */

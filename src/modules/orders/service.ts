@@ -1,11 +1,13 @@
 import type { EntityManager, FindOptionsWhere } from 'typeorm'
 import { dataSource } from '../../db/data-source'
+import { preparedQuery } from '../../db/prepared'
 import type { Principal } from '../../http/auth'
 import { notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { changeStock, logLowStock, recordStockChange } from '../products/stock'
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
 import { Order, type OrderStatus } from './order.entity'
+import { PLACE_ORDER, RETURNING_ORDER } from './sql'
 
 export interface PublicOrder {
   id: number
@@ -18,10 +20,6 @@ export interface PublicOrder {
 }
 
 type OrderFields = Pick<Order, 'id' | 'productId' | 'userId' | 'quantity' | 'status' | 'createdAt' | 'updatedAt'>
-
-/** Hand-written statements return the entity's field names, so one mapping serves both paths. */
-const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,
-  created_at AS "createdAt", updated_at AS "updatedAt"`
 
 const orders = () => dataSource.getRepository(Order)
 
@@ -58,16 +56,32 @@ export interface OrderOutcome extends StoredResponse {
   replayed: boolean
 }
 
+type PlacedRow = OrderFields & { stockAfter: number; threshold: number; alertId: number | null }
+
 /**
- * Places an order. With an idempotency key, the key is claimed and the outcome stored in the same
- * transaction as the order, so a retry after any failure either replays the committed order or
- * runs afresh: never two orders for one key.
+ * Places an order. Without an idempotency key, PLACE_ORDER does it all in one statement; when that
+ * takes nothing (too little stock, or no such product), the transaction below answers: it reads
+ * the row FOR UPDATE (changeStock), so the "Insufficient stock" numbers are the real ones, and if
+ * stock arrived in the meantime it places the order after all.
+ *
+ * With an idempotency key, the key is claimed and the outcome stored in the same transaction as
+ * the order, so a retry after any failure either replays the committed order or runs afresh:
+ * never two orders for one key.
  */
 export async function placeOrder(
   userId: number,
   request: { product_id: number; quantity: number },
   idempotencyKey?: string,
 ): Promise<OrderOutcome> {
+  if (idempotencyKey === undefined) {
+    const [placed] = await preparedQuery<PlacedRow>(PLACE_ORDER, [request.product_id, request.quantity, userId])
+    if (placed) {
+      if (placed.alertId !== null) {
+        logLowStock({ alertId: placed.alertId, productId: request.product_id, stock: placed.stockAfter, threshold: placed.threshold })
+      }
+      return { status: 201, body: toPublicOrder(placed), replayed: false }
+    }
+  }
   const hash = idempotencyKey === undefined ? '' : requestHash(request)
   const outcome = await dataSource.transaction(async (manager) => {
     if (idempotencyKey !== undefined) {

@@ -1,10 +1,11 @@
 import { IsNull, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
+import { preparedQuery } from '../../db/prepared'
 import { invalidInput, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Product } from './product.entity'
-import type { ProductSort } from './schemas'
+import { GET_PRODUCT, listProductsQuery, productConditions, type ProductFilters } from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
 import { StockMovement, type MovementReason } from './stock-movement.entity'
 
@@ -44,17 +45,6 @@ export interface ProductChanges {
 
 export type NewProduct = ProductChanges & { name: string; price: number }
 
-export interface ProductFilters {
-  q?: string
-  category_id?: number
-  min_price?: string
-  max_price?: string
-  in_stock?: boolean
-  low_stock?: boolean
-  sort?: ProductSort
-  limit: number
-  offset: number
-}
 
 interface ProductRow {
   id: number
@@ -69,26 +59,6 @@ interface ProductRow {
 }
 
 type Queryable = Pick<EntityManager, 'query'>
-
-// The read paths are hand-written SQL: one round trip per request, categories folded in with
-// json_agg, no entity hydration; they are what the benchmark measures against bare pg.
-const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
-const CATEGORIES_OF_P = `COALESCE((
-    SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.id)
-    FROM product_categories pc JOIN categories c ON c.id = pc.category_id
-    WHERE pc.product_id = p.id), '[]') AS categories`
-
-const ORDER_BY: Record<ProductSort | 'id', string> = {
-  id: 'p.id',
-  name: 'p.name, p.id',
-  '-name': 'p.name DESC, p.id',
-  price: 'p.price, p.id',
-  '-price': 'p.price DESC, p.id',
-  stock: 'p.stock_quantity, p.id',
-  '-stock': 'p.stock_quantity DESC, p.id',
-  created_at: 'p.created_at, p.id',
-  '-created_at': 'p.created_at DESC, p.id',
-}
 
 const toPublicProduct = (row: ProductRow): PublicProduct => ({
   id: row.id,
@@ -105,61 +75,31 @@ const toPublicProduct = (row: ProductRow): PublicProduct => ({
 })
 
 async function findProduct(db: Queryable, id: number): Promise<PublicProduct> {
-  const [row]: ProductRow[] = await db.query(
-    `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`,
-    [id],
-  )
+  const [row]: ProductRow[] = await db.query(GET_PRODUCT, [id])
   if (!row) throw notFound('Product', id)
   return toPublicProduct(row)
 }
 
-export const getProduct = (id: number) => findProduct(dataSource, id)
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
-
-function productConditions(filters: ProductFilters): { where: string; params: unknown[] } {
-  const params: unknown[] = []
-  const param = (value: unknown) => `$${params.push(value)}`
-  const conditions = ['p.deleted_at IS NULL']
-  if (filters.q !== undefined) {
-    const pattern = param(`%${escapeLike(filters.q)}%`)
-    conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)
-  }
-  if (filters.category_id !== undefined) {
-    conditions.push(
-      `EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${param(filters.category_id)})`,
-    )
-  }
-  if (filters.min_price !== undefined) conditions.push(`p.price >= ${param(filters.min_price)}::numeric`)
-  if (filters.max_price !== undefined) conditions.push(`p.price <= ${param(filters.max_price)}::numeric`)
-  if (filters.in_stock !== undefined) conditions.push(filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
-  if (filters.low_stock !== undefined) {
-    conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
-  }
-  return { where: conditions.join(' AND '), params }
+/** The hottest read: a named prepared statement (db/prepared.ts), planned once per connection. */
+export async function getProduct(id: number): Promise<PublicProduct> {
+  const [row] = await preparedQuery<ProductRow>(GET_PRODUCT, [id])
+  if (!row) throw notFound('Product', id)
+  return toPublicProduct(row)
 }
 
 export async function listProducts(filters: ProductFilters): Promise<Page<PublicProduct>> {
-  const { where, params } = productConditions(filters)
-  const orderBy = ORDER_BY[filters.sort ?? 'id']
-  const limit = `$${params.length + 1}`
-  const offset = `$${params.length + 2}`
-  // The page is cut first, so categories are aggregated for its rows only; the window count
-  // brings the total along in the same round trip.
-  const rows: Array<ProductRow & { total: string }> = await dataSource.query(
-    `SELECT p.*, ${CATEGORIES_OF_P} FROM (
-       SELECT ${PRODUCT_COLUMNS}, count(*) OVER () AS total FROM products p
-       WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}
-     ) p ORDER BY ${orderBy}`,
-    [...params, filters.limit, filters.offset],
-  )
-  const total = rows[0] ? Number(rows[0].total) : await countProducts(where, params, filters.offset)
+  // Prepared too: planning this statement costs more than running it on a small page. The texts
+  // are a bounded set (one per combination of filters and sort).
+  const { sql, params } = listProductsQuery(filters)
+  const rows = await preparedQuery<ProductRow & { total: string }>(sql, params)
+  const total = rows[0] ? Number(rows[0].total) : await countProducts(filters)
   return { items: rows.map(toPublicProduct), total, limit: filters.limit, offset: filters.offset }
 }
 
 /** A page past the end has no row to carry the window count. */
-async function countProducts(where: string, params: unknown[], offset: number): Promise<number> {
-  if (offset === 0) return 0
+async function countProducts(filters: ProductFilters): Promise<number> {
+  if (filters.offset === 0) return 0
+  const { where, params } = productConditions(filters)
   const [row] = await dataSource.query(`SELECT count(*) AS total FROM products p WHERE ${where}`, params)
   return Number(row.total)
 }

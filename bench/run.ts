@@ -1,0 +1,323 @@
+/**
+ * `bun run bench`: the API against its own ceilings, side by side, in one run. See bench/README.md.
+ *
+ * Environment: BENCH_SECONDS (per wrk run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS
+ * (default "16,64"), BENCH_ONLY (comma-separated workload keys), DATABASE_URL (a server on which the
+ * bench creates and owns the database `inventory_bench`; default: an embedded PostgreSQL in a temp
+ * dir), WEB_CONCURRENCY and DATABASE_POOL_SIZE (passed to the API; the R ceiling uses the same pool
+ * size unless BENCH_R_POOL_SIZE says otherwise, e.g. to keep R fixed while the API's pool varies).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Client } from 'pg'
+import { startEmbeddedPostgres } from '../src/db/embedded'
+import { freePort, startService, watchMemory, type Service } from './lib/processes'
+import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
+import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
+import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
+
+const root = resolve(import.meta.dir, '..')
+const seconds = Number(process.env.BENCH_SECONDS ?? 5)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '16,64').split(',').map(Number)
+const only = process.env.BENCH_ONLY?.split(',')
+const workers = Number(process.env.WEB_CONCURRENCY ?? 1)
+const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 10)
+const ceilingPoolSize = Number(process.env.BENCH_R_POOL_SIZE ?? poolSize)
+const started = performance.now()
+
+const wrk = requireWrk()
+const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key))
+const cleanups: Array<() => Promise<void>> = []
+const progress = (line: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`)
+
+async function openDatabase(): Promise<string> {
+  if (process.env.DATABASE_URL) {
+    // Never the configured database itself: the bench truncates everything it seeds.
+    const admin = new Client({ connectionString: process.env.DATABASE_URL })
+    await admin.connect()
+    await admin.query('DROP DATABASE IF EXISTS inventory_bench WITH (FORCE)')
+    await admin.query('CREATE DATABASE inventory_bench')
+    await admin.end()
+    const url = new URL(process.env.DATABASE_URL)
+    url.pathname = '/inventory_bench'
+    return url.toString()
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'inventory-bench-pg-'))
+  const embedded = await startEmbeddedPostgres({ dir, port: await freePort(), persistent: false })
+  cleanups.push(async () => {
+    await embedded.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return embedded.url
+}
+
+async function migrate(databaseUrl: string) {
+  const child = Bun.spawn([process.execPath, 'src/db/cli.ts', 'migrate'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'development', LOG_LEVEL: 'warn' },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  if ((await child.exited) !== 0) throw new Error('migrations failed')
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+interface Measured {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  rssMb?: number
+  /** Every run's requests/s, in the order measured: the spread behind the median. */
+  runs: number[]
+}
+
+function summarise(runs: Array<WrkResult & { rssMb?: number }>): Measured {
+  // The median run by throughput supplies the row's figures, so its latencies belong to it.
+  const byRps = [...runs].sort((a, b) => a.rps - b.rps)
+  const mid = byRps[Math.floor(byRps.length / 2)]!
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50Ms: mid.p50Ms,
+    p99Ms: mid.p99Ms,
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    rssMb: runs.some((r) => r.rssMb !== undefined) ? Math.max(...runs.map((r) => r.rssMb ?? 0)) : undefined,
+    runs: runs.map((r) => Math.round(r.rps)),
+  }
+}
+
+interface Row {
+  workload: string
+  key: string
+  connections: number
+  api: Measured
+  r: Measured
+  h: Measured
+}
+
+async function main() {
+  const databaseUrl = await openDatabase()
+  progress(`database ready; applying migrations`)
+  await migrate(databaseUrl)
+  const db = new Client({ connectionString: databaseUrl })
+  await db.connect()
+  cleanups.push(() => db.end())
+  const { customerId } = await seedBase(db)
+
+  const jwtSecret = crypto.getRandomValues(new Uint8Array(48)).toBase64()
+  const api = await startService(
+    'API',
+    join(root, 'src/index.ts'),
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: jwtSecret,
+      DATABASE_URL: databaseUrl,
+      MIGRATIONS_RUN: 'false',
+      WEB_CONCURRENCY: String(workers),
+      DATABASE_POOL_SIZE: String(poolSize),
+    },
+    '/health',
+  )
+  cleanups.push(() => api.stop())
+  const ceiling = await startService(
+    'R',
+    join(import.meta.dir, 'servers/db-ceiling.ts'),
+    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(ceilingPoolSize), BENCH_USER_ID: String(customerId) },
+    '/health',
+  )
+  cleanups.push(() => ceiling.stop())
+
+  const basic = `Basic ${Buffer.from(`${BENCH_USER.username}:${BENCH_USER.password}`).toString('base64')}`
+  const login = await fetch(`${api.url}/login`, { method: 'POST', headers: { authorization: basic } })
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
+  const bearer = `Bearer ${((await login.json()) as { access_token: string }).access_token}`
+  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic } }
+
+  const rows: Row[] = []
+  const explains: Record<string, string> = {}
+  for (const dataset of DATASETS) {
+    const inDataset = workloads.filter((w) => w.dataset === dataset.key)
+    if (!inDataset.length) continue
+    progress(`seeding ${dataset.products.toLocaleString('en')} products`)
+    await seedProducts(db, dataset.products)
+    for (const workload of inDataset) {
+      if (workload.explain) explains[workload.key] = await explain(db, workload.explain)
+      rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth])))
+    }
+  }
+  return { rows, explains }
+}
+
+async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
+  const { rows } = await db.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ${query.sql}`, query.params)
+  return rows.map((row) => row['QUERY PLAN']).join('\n')
+}
+
+/** The H ceiling answers with the API's own response to one sample request. */
+async function startHttpCeiling(workload: Workload, api: Service, auth: Record<string, string>): Promise<Service> {
+  const sample = workload.sample
+  const response = await fetch(api.url + sample.path, {
+    method: sample.method,
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: sample.body === undefined ? undefined : JSON.stringify(sample.body),
+  })
+  const body = await response.text()
+  if (!response.ok) throw new Error(`${workload.key}: sample request answered ${response.status}: ${body}`)
+  const file = join(tmpdir(), `inventory-bench-${workload.key}.json`)
+  writeFileSync(file, body)
+  const server = await startService('H', join(import.meta.dir, 'servers/http-ceiling.ts'), { CEILING_STATUS: String(response.status), CEILING_BODY_FILE: file }, '/')
+  return server
+}
+
+async function measureWorkload(workload: Workload, dataset: Dataset, api: Service, ceiling: Service, auth: Record<string, string>): Promise<Row[]> {
+  const h = await startHttpCeiling(workload, api, auth)
+  const request = workload.request(dataset, auth)
+  const rows: Row[] = []
+  try {
+    for (const connections of connectionCounts) {
+      progress(`${workload.key} @${connections}: warming up`)
+      // Warm-up, not recorded: JIT, connection pools, the Basic verification cache.
+      await runWrk(wrk, api.url, request, connections, 2)
+      await runWrk(wrk, ceiling.url, request, connections, 1)
+      const runs = { api: [] as Array<WrkResult & { rssMb: number }>, r: [] as WrkResult[], h: [] as WrkResult[] }
+      const measure = {
+        api: async () => {
+          const memory = watchMemory(api.process.pid)
+          const result = await runWrk(wrk, api.url, request, connections, seconds)
+          runs.api.push({ ...result, rssMb: memory.stop() })
+        },
+        r: async () => void runs.r.push(await runWrk(wrk, ceiling.url, request, connections, seconds)),
+        h: async () => void runs.h.push(await runWrk(wrk, h.url, request, connections, seconds)),
+      }
+      const order = ['api', 'r', 'h'] as const
+      for (let round = 0; round < rounds; round++) {
+        progress(`${workload.key} @${connections}: round ${round + 1}/${rounds}`)
+        // Each server goes first in one round: whatever the database is doing (a checkpoint, new
+        // WAL files after a burst of orders) does not always fall on the same one.
+        for (let i = 0; i < order.length; i++) await measure[order[(round + i) % order.length]!]()
+      }
+      rows.push({ workload: workload.label, key: workload.key, connections, api: summarise(runs.api), r: summarise(runs.r), h: summarise(runs.h) })
+    }
+  } finally {
+    await h.stop()
+  }
+  return rows
+}
+
+const fmt = (value: number, digits = 0) => value.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+function table(rows: Row[]): string {
+  const header = ['workload', 'conns', 'API req/s', 'p50 ms', 'p99 ms', 'RSS MB', 'R req/s', 'H req/s', 'API/R', 'API/H', 'errors']
+  const lines = rows.map((row) => [
+    row.workload,
+    String(row.connections),
+    fmt(row.api.rps),
+    fmt(row.api.p50Ms, 2),
+    fmt(row.api.p99Ms, 2),
+    fmt(row.api.rssMb ?? 0),
+    fmt(row.r.rps),
+    fmt(row.h.rps),
+    fmt(row.api.rps / row.r.rps, 2),
+    fmt(row.api.rps / row.h.rps, 2),
+    `${row.api.errors}/${row.r.errors}/${row.h.errors}`,
+  ])
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)))
+  const render = (cells: string[]) => `| ${cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`
+  return [render(header), `|${widths.map((w, i) => (i < 2 ? ':' : '-') + '-'.repeat(w) + (i < 2 ? '-' : ':')).join('|')}|`, ...lines.map(render)].join('\n')
+}
+
+interface Check {
+  target: string
+  met: boolean
+  detail: string
+}
+
+function checks(rows: Row[]): Check[] {
+  const out: Check[] = []
+  const find = (key: string, connections: number) => rows.find((row) => row.key === key && row.connections === connections)
+  const ratio = (key: string, label: string, min: number) => {
+    for (const row of rows.filter((r) => r.key === key)) {
+      const value = row.api.rps / row.r.rps
+      out.push({ target: `${label} @${row.connections} ≥ ${min} × R`, met: value >= min, detail: `${fmt(value, 2)} × R` })
+    }
+  }
+  ratio('product-bearer', 'GET /products/{id} Bearer', 0.8)
+  for (const connections of connectionCounts) {
+    const basic = find('product-basic', connections)
+    const bearer = find('product-bearer', connections)
+    if (basic && bearer) {
+      const value = basic.api.rps / bearer.api.rps
+      out.push({ target: `Basic warm @${connections} ≥ 0.9 × Bearer`, met: value >= 0.9, detail: `${fmt(value, 2)} × Bearer` })
+    }
+    for (const [kind, suffix] of [['model code', ''], ['material noun', '-broad']] as const) {
+      const small = find(`search${suffix}-1k`, connections)
+      const large = find(`search${suffix}-200k`, connections)
+      if (small && large) {
+        const value = large.api.p50Ms / small.api.p50Ms
+        out.push({
+          target: `search (${kind}) p50 at 200k @${connections} ≤ 3 × at 1k`,
+          met: value <= 3,
+          detail: `${fmt(large.api.p50Ms, 2)} ms vs ${fmt(small.api.p50Ms, 2)} ms = ${fmt(value, 2)}×`,
+        })
+      }
+    }
+  }
+  ratio('list', 'GET /products?limit=50 (filter + sort)', 0.75)
+  ratio('orders-spread', 'POST /orders spread', 0.6)
+  ratio('orders-hot', 'POST /orders hot product', 0.8)
+  for (const key of ['orders-spread', 'orders-hot']) {
+    const [low, high] = connectionCounts.map((c) => find(key, c))
+    if (low && high) {
+      const value = high.api.rps / low.api.rps
+      out.push({ target: `${key} no collapse @${low.connections}→@${high.connections} (≥ 0.9×)`, met: value >= 0.9, detail: `${fmt(value, 2)}×` })
+    }
+  }
+  const errors = rows.reduce((sum, row) => sum + row.api.errors, 0)
+  out.push({ target: 'no API errors (status ≥ 400, socket errors, timeouts)', met: errors === 0, detail: String(errors) })
+  const basic64 = find('product-basic', Math.max(...connectionCounts))
+  if (basic64?.api.rssMb !== undefined) {
+    out.push({ target: `API RSS under Basic @${basic64.connections} ≤ 250 MB`, met: basic64.api.rssMb <= 250, detail: `${fmt(basic64.api.rssMb)} MB` })
+  }
+  return out
+}
+
+async function machine() {
+  const kernel = await new Response(Bun.spawn(['uname', '-srm'], { stdout: 'pipe' }).stdout).text()
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    kernel: kernel.trim(),
+    bun: Bun.version,
+    load_average_at_start: (await Bun.file('/proc/loadavg').text()).split(' ').slice(0, 3).join(' '),
+  }
+}
+
+try {
+  const host = await machine()
+  const { rows, explains } = await main()
+  const results = checks(rows)
+  const totalSeconds = (performance.now() - started) / 1000
+  console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
+  console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
+  console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
+  console.log(table(rows))
+  console.log('\nTargets:')
+  for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
+  for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
+  console.log(`\nTotal time: ${fmt(totalSeconds)} s`)
+  mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
+  writeFileSync(
+    join(import.meta.dir, 'results/latest.json'),
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+  )
+} catch (error) {
+  console.error(error)
+  process.exitCode = 1
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+}

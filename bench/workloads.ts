@@ -1,0 +1,112 @@
+import type { WrkRequest } from './lib/wrk'
+import { LARGE_STOCK, MATERIALS, modelCode, NOUNS } from './lib/seed'
+import { listProductsQuery } from '../src/modules/products/sql'
+
+export interface Dataset {
+  key: 'main' | 'search-1k' | 'search-200k'
+  products: number
+}
+
+/** Measured in this order: the search datasets replace the products of the main one. */
+export const DATASETS: Dataset[] = [
+  { key: 'main', products: 10_000 },
+  { key: 'search-1k', products: 1_000 },
+  { key: 'search-200k', products: 200_000 },
+]
+
+export interface Workload {
+  key: string
+  label: string
+  dataset: Dataset['key']
+  auth: 'bearer' | 'basic'
+  request(dataset: Dataset, headers: Record<string, string>): WrkRequest
+  /** One request whose response the H ceiling serves. */
+  sample: { method: 'GET' | 'POST'; path: string; body?: unknown }
+  /** A statement whose plan the bench prints (EXPLAIN ANALYZE), to show which indexes it uses. */
+  explain?: { sql: string; params: unknown[] }
+}
+
+/** The product the hot-spot workload orders: every request locks this one row. */
+export const HOT_PRODUCT_ID = 1
+/** Two categories per product: a category holds about 1 product in 10. */
+const LIST_QUERY = '/products?limit=50&category_id=7&sort=-price'
+/**
+ * Model codes of products 1..1000 (present at both sizes): each finds one product, so the work
+ * should not grow with the catalogue. Material + noun pairs find 1 product in 500 (2 at 1,000
+ * products, 400 at 200,000): the result, and the exact total, grow with the data.
+ */
+const SELECTIVE_TERMS = Array.from({ length: 50 }, (_, i) => modelCode(1 + i * 20))
+const BROAD_TERMS = MATERIALS.slice(0, 8).map((material, i) => `${material} ${NOUNS[(i * 3) % NOUNS.length]}`)
+const searchPath = (term: string) => `/products?q=${encodeURIComponent(term)}`
+const luaList = (values: string[]) => `{${values.map((v) => JSON.stringify(v)).join(', ')}}`
+
+const randomProductPath = (dataset: Dataset) => `"/products/" .. math.random(1, ${dataset.products})`
+const orderBody = (productId: string) => `'{"product_id":' .. ${productId} .. ',"quantity":1}'`
+const json = { 'Content-Type': 'application/json' }
+
+const search = (key: string, dataset: Dataset['key'], label: string, terms: string[]): Workload => ({
+  key,
+  label,
+  dataset,
+  auth: 'bearer',
+  request: (_, headers) => ({
+    method: 'GET',
+    path: `(function() local t = ${luaList(terms.map(searchPath))}; return t[math.random(#t)] end)()`,
+    headers,
+  }),
+  sample: { method: 'GET', path: searchPath(terms[0]!) },
+  // The plan that matters is the one at 200,000 products: an index search, not a scan.
+  explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]!, limit: 20, offset: 0 }) : undefined,
+})
+
+export const WORKLOADS: Workload[] = [
+  {
+    key: 'product-bearer',
+    label: 'GET /products/{id} Bearer',
+    dataset: 'main',
+    auth: 'bearer',
+    request: (dataset, headers) => ({ method: 'GET', path: randomProductPath(dataset), headers }),
+    sample: { method: 'GET', path: '/products/42' },
+  },
+  {
+    key: 'product-basic',
+    label: 'GET /products/{id} Basic (warm)',
+    dataset: 'main',
+    auth: 'basic',
+    request: (dataset, headers) => ({ method: 'GET', path: randomProductPath(dataset), headers }),
+    sample: { method: 'GET', path: '/products/42' },
+  },
+  {
+    key: 'list',
+    label: 'GET /products?limit=50 category+sort',
+    dataset: 'main',
+    auth: 'bearer',
+    request: (_, headers) => ({ method: 'GET', path: JSON.stringify(LIST_QUERY), headers }),
+    sample: { method: 'GET', path: LIST_QUERY },
+  },
+  {
+    key: 'orders-spread',
+    label: 'POST /orders spread (10k products)',
+    dataset: 'main',
+    auth: 'bearer',
+    request: (dataset, headers) => ({
+      method: 'POST',
+      path: '"/orders"',
+      body: orderBody(`math.random(1, ${dataset.products})`),
+      headers: { ...headers, ...json },
+    }),
+    sample: { method: 'POST', path: '/orders', body: { product_id: 2, quantity: 1 } },
+  },
+  {
+    key: 'orders-hot',
+    label: `POST /orders hot product (stock ${LARGE_STOCK.toExponential()})`,
+    dataset: 'main',
+    auth: 'bearer',
+    request: (_, headers) => ({ method: 'POST', path: '"/orders"', body: orderBody(String(HOT_PRODUCT_ID)), headers: { ...headers, ...json } }),
+    sample: { method: 'POST', path: '/orders', body: { product_id: HOT_PRODUCT_ID, quantity: 1 } },
+  },
+  search('search-1k', 'search-1k', 'GET /products?q=<model code> at 1k', SELECTIVE_TERMS),
+  search('search-broad-1k', 'search-1k', 'GET /products?q=<material noun> at 1k', BROAD_TERMS),
+  search('search-200k', 'search-200k', 'GET /products?q=<model code> at 200k', SELECTIVE_TERMS),
+  search('search-broad-200k', 'search-200k', 'GET /products?q=<material noun> at 200k', BROAD_TERMS),
+]

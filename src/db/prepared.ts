@@ -1,0 +1,20 @@
+import type { Pool, QueryResultRow } from 'pg'
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
+import { dataSource } from './data-source'
+
+const names = new Map<string, string>()
+
+/**
+ * Runs one of the hot paths' fixed statements as a named prepared statement on the pool TypeORM
+ * opened (same connections, same statement_timeout). PostgreSQL then parses and plans it once per
+ * connection rather than on every request, and TypeORM's per-query QueryRunner is skipped: on two
+ * shared cores, every microsecond of CPU saved here is left to PostgreSQL. Only for SQL texts
+ * from a small set built in the code, values always as parameters: each distinct text gets its
+ * own statement name, prepared on every connection that runs it.
+ */
+export async function preparedQuery<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
+  let name = names.get(text)
+  if (name === undefined) names.set(text, (name = `inventory_${names.size}`))
+  const pool: Pool = (dataSource.driver as PostgresDriver).master
+  return (await pool.query<Row>({ name, text, values })).rows
+}

@@ -1,0 +1,78 @@
+/**
+ * The product read statements, free of runtime imports so that the benchmark's R ceiling
+ * (bench/servers/) and the plan test run exactly the SQL the endpoints run. Hand-written: one
+ * round trip per request, categories folded in with json_agg, no entity hydration.
+ */
+import type { ProductSort } from './schemas'
+
+export interface ProductFilters {
+  q?: string
+  category_id?: number
+  min_price?: string
+  max_price?: string
+  in_stock?: boolean
+  low_stock?: boolean
+  sort?: ProductSort
+  limit: number
+  offset: number
+}
+
+const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
+const CATEGORIES_OF_P = `COALESCE((
+    SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.id)
+    FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+    WHERE pc.product_id = p.id), '[]') AS categories`
+
+const ORDER_BY: Record<ProductSort | 'id', string> = {
+  id: 'p.id',
+  name: 'p.name, p.id',
+  '-name': 'p.name DESC, p.id',
+  price: 'p.price, p.id',
+  '-price': 'p.price DESC, p.id',
+  stock: 'p.stock_quantity, p.id',
+  '-stock': 'p.stock_quantity DESC, p.id',
+  created_at: 'p.created_at, p.id',
+  '-created_at': 'p.created_at DESC, p.id',
+}
+
+export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
+
+export function productConditions(filters: ProductFilters): { where: string; params: unknown[] } {
+  const params: unknown[] = []
+  const param = (value: unknown) => `$${params.push(value)}`
+  const conditions = ['p.deleted_at IS NULL']
+  if (filters.q !== undefined) {
+    const pattern = param(`%${escapeLike(filters.q)}%`)
+    conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)
+  }
+  if (filters.category_id !== undefined) {
+    conditions.push(
+      `EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${param(filters.category_id)})`,
+    )
+  }
+  if (filters.min_price !== undefined) conditions.push(`p.price >= ${param(filters.min_price)}::numeric`)
+  if (filters.max_price !== undefined) conditions.push(`p.price <= ${param(filters.max_price)}::numeric`)
+  if (filters.in_stock !== undefined) conditions.push(filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
+  if (filters.low_stock !== undefined) {
+    conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
+  }
+  return { where: conditions.join(' AND '), params }
+}
+
+/**
+ * The page is cut first, so categories are aggregated for its rows only; the window count
+ * brings the total along in the same round trip.
+ */
+export function listProductsQuery(filters: ProductFilters): { sql: string; params: unknown[] } {
+  const { where, params } = productConditions(filters)
+  const orderBy = ORDER_BY[filters.sort ?? 'id']
+  const limit = `$${params.length + 1}`
+  const offset = `$${params.length + 2}`
+  const sql = `SELECT p.*, ${CATEGORIES_OF_P} FROM (
+       SELECT ${PRODUCT_COLUMNS}, count(*) OVER () AS total FROM products p
+       WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}
+     ) p ORDER BY ${orderBy}`
+  return { sql, params: [...params, filters.limit, filters.offset] }
+}
