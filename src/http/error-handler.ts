@@ -20,6 +20,9 @@ function validationMessage(error: { type: string; valueError?: { path?: unknown;
   return LOCATION_MESSAGES[error.type] ?? 'The request is invalid.'
 }
 
+/** character_not_in_repertoire, untranslatable_character: the input holds text PostgreSQL refuses. */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
+
 const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
 
 /**
@@ -51,6 +54,9 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
     else if (code === 'NOT_FOUND') failure = new HttpError(404, 'Not Found', 'No such route.')
     else if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === '23505')
       failure = new HttpError(409, 'Conflict', 'The resource conflicts with an existing one.')
+    // Backstop for text the schemas let through that the database cannot store (U+0000).
+    else if (error instanceof QueryFailedError && UNSTORABLE_TEXT.has((error.driverError as { code?: string })?.code ?? ''))
+      failure = invalidInput('The request contains a character that cannot be stored (such as U+0000).')
     else {
       log.error('unhandled error', {
         request_id: requestId(request),

@@ -52,9 +52,24 @@ function describeType(expected: string): string {
   }
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 (the query fails), and an unpaired surrogate cannot be
+ * written as UTF-8 (it would be stored as U+FFFD): such text is refused, never altered.
+ */
+const UNSTORABLE = /[\u0000\p{Cs}]/u
+export const isStorable = (value: string) => !UNSTORABLE.test(value)
+const unstorable = (label: string) => `${label} must not contain U+0000 or unpaired surrogate characters.`
+
+/** A trimmed single-line text field such as a name. */
 export const text = (label: string, min: number, max: number) => {
   const error = fieldMessages(label)
-  return z.string({ error }).trim().min(min, { error }).max(max, { error })
+  return z.string({ error }).trim().min(min, { error }).max(max, { error }).refine(isStorable, { error: unstorable(label) })
+}
+
+/** Free text kept as sent (descriptions, search terms): bounded and storable. */
+export const freeText = (label: string, max: number) => {
+  const error = fieldMessages(label)
+  return z.string({ error }).max(max, { error }).refine(isStorable, { error: unstorable(label) })
 }
 
 export const integer = (label: string, min: number, max: number) => {
@@ -65,8 +80,9 @@ export const integer = (label: string, min: number, max: number) => {
 /** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
 export const pathId = (label: string) =>
   z.object({
+    // The type error too: a path segment that is not valid percent-encoding reaches zod as null.
     id: z
-      .string()
+      .string({ error: `${label} must be a positive integer.` })
       .regex(/^[1-9]\d{0,9}$/, { error: `${label} must be a positive integer.` })
       .transform(Number)
       .refine((id) => id <= 2_147_483_647, { error: `${label} must be a positive integer.` }),
@@ -75,7 +91,8 @@ export const pathId = (label: string) =>
 /** An integer query parameter given as digits. */
 export const queryInteger = (label: string, min: number, max: number) =>
   z
-    .string()
+    // The type error too: a repeated parameter arrives as an array.
+    .string({ error: `${label} must be an integer between ${min} and ${max}.` })
     .regex(/^\d{1,10}$/, { error: `${label} must be an integer between ${min} and ${max}.` })
     .transform(Number)
     .refine((n) => n >= min && n <= max, { error: `${label} must be an integer between ${min} and ${max}.` })
