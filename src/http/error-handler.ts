@@ -26,6 +26,22 @@ const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
 const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
 
 /**
+ * The body as text, refused as soon as it passes `limit` bytes: a streamed (chunked) body has no
+ * Content-Length for the early check, and must not be buffered whole before it can be refused.
+ */
+async function readBody(request: Request, limit: number): Promise<string> {
+  if (!request.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body) {
+    size += chunk.byteLength
+    if (size > limit) throw payloadTooLarge(limit)
+    chunks.push(chunk)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/**
  * The error contract: every failure leaves as `{error, message}`. Registered first in the app
  * so it covers every route, including the body parser and the router's own 404.
  */
@@ -33,10 +49,10 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
   .error({ HttpError })
   // Only JSON bodies are read: form and text bodies are what a cross-site page can send.
   .onParse({ as: 'global' }, async ({ request, contentType }) => {
-    const body = await request.text()
+    if (contentType && !isJson(contentType)) throw unsupportedMediaType()
+    const body = await readBody(request, config.BODY_LIMIT_BYTES)
     if (body.length === 0 && !contentType) return null
-    if (!isJson(contentType)) throw unsupportedMediaType()
-    if (Buffer.byteLength(body) > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
+    if (!contentType) throw unsupportedMediaType()
     try {
       return JSON.parse(body)
     } catch {
