@@ -32,14 +32,22 @@ type Op =
   | { kind: 'updateCategory'; actor: Actor; category: number; name: number }
   | { kind: 'deleteCategory'; actor: Actor; category: number }
   | { kind: 'createProduct'; actor: Actor; stock: number; threshold: number; categories: number[]; alias: boolean }
-  | { kind: 'updateProduct'; actor: Actor; product: number; stock: number | undefined; alias: boolean; categories: number[] | undefined }
+  | {
+      kind: 'updateProduct'
+      actor: Actor
+      product: number
+      stock: number | undefined
+      threshold: number | undefined
+      alias: boolean
+      categories: number[] | undefined
+    }
   | { kind: 'deleteProduct'; actor: Actor; product: number }
   | { kind: 'order'; actor: Actor; product: number; quantity: number; key: number | undefined }
   | { kind: 'setStatus'; actor: Actor; order: number; status: string }
   | { kind: 'getOrder'; actor: Actor; order: number }
   | { kind: 'listOrders'; actor: Actor }
   | { kind: 'getProduct'; actor: Actor; product: number }
-  | { kind: 'listProducts'; actor: Actor }
+  | { kind: 'listProducts'; actor: Actor; filter: 'none' | 'in_stock' | 'low_stock' | 'category' }
   | { kind: 'movements'; actor: Actor; product: number }
   | { kind: 'alerts'; actor: Actor }
   | { kind: 'changePassword'; actor: Actor; target: number }
@@ -83,6 +91,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       actor,
       product: ref,
       stock: fc.option(fc.nat({ max: 30 }), { nil: undefined }),
+      threshold: fc.option(fc.nat({ max: 12 }), { nil: undefined, freq: 3 }),
       alias: fc.boolean(),
       categories: fc.option(fc.array(ref, { maxLength: 2 }), { nil: undefined }),
     }),
@@ -102,7 +111,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('getOrder' as const), actor, order: ref }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('listOrders' as const), actor }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('getProduct' as const), actor, product: ref }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('listProducts' as const), actor }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('listProducts' as const), actor, filter: fc.constantFrom('none' as const, 'in_stock' as const, 'low_stock' as const, 'category' as const) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('movements' as const), actor, product: ref }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('alerts' as const), actor }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('changePassword' as const), actor, target: ref }) },
@@ -325,6 +337,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       const categories = op.categories && [...new Set(op.categories.map((n) => model.pick(model.categories, n)).filter((c) => c !== undefined))]
       const body: Record<string, unknown> = { description: `Updated by step` }
       if (op.stock !== undefined) body[op.alias ? 'stock_quantity' : 'stock'] = op.stock
+      if (op.threshold !== undefined) body.low_stock_threshold = op.threshold
       if (categories) body.category_ids = categories.map((c) => c.id)
       const response = await send('PUT', `/products/${id}`, g.header, body)
       if (g.failure) return { response, expected: g.failure }
@@ -332,13 +345,18 @@ async function run(model: Model, op: Op): Promise<Step> {
       const missing = categories?.find((c) => c.deleted)
       if (missing) return { response, expected: { status: 404, body: notFound('Category', missing.id) } }
       if (response.status === 200) {
+        // The new threshold is the one a stock change in the same request is judged by.
+        if (op.threshold !== undefined) product.threshold = op.threshold
         if (op.stock !== undefined && op.stock !== product.stock) {
           product.base += op.stock - product.stock
           model.changeStock(product, op.stock)
         }
         if (categories) product.categoryIds = categories.map((c) => c.id).sort((a, b) => a - b)
       }
-      return { response, expected: { status: 200, body: expect.objectContaining({ id, stock: op.stock ?? product.stock }) } }
+      return {
+        response,
+        expected: { status: 200, body: expect.objectContaining({ id, stock: op.stock ?? product.stock, low_stock_threshold: op.threshold ?? product.threshold }) },
+      }
     }
 
     case 'deleteProduct': {
@@ -432,9 +450,17 @@ async function run(model: Model, op: Op): Promise<Step> {
 
     case 'listProducts': {
       const g = guard(model, op.actor)
-      const response = await send('GET', '/products?limit=100', g.header)
+      const category = model.categories.find((c) => !c.deleted)?.id ?? MISSING_ID
+      const filters = { none: '', in_stock: '&in_stock=true', low_stock: '&low_stock=true', category: `&category_id=${category}` }
+      const response = await send('GET', `/products?limit=100${filters[op.filter]}`, g.header)
       if (g.failure) return { response, expected: g.failure }
-      const live = model.products.filter((product) => !product.deleted)
+      const live = model.products.filter(
+        (p) =>
+          !p.deleted &&
+          (op.filter !== 'in_stock' || p.stock > 0) &&
+          (op.filter !== 'low_stock' || p.stock < p.threshold) &&
+          (op.filter !== 'category' || p.categoryIds.includes(category)),
+      )
       return {
         response,
         expected: {
