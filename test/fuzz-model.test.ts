@@ -608,11 +608,6 @@ function checkInvariants(model: Model, db: DbState, where: string) {
   expect(db.users.filter((u) => u.role === 'admin').length, `${where}: never without an admin`).toBeGreaterThan(0)
 }
 
-/** Guards, in terms of the spec's role table: nobody gets a 2xx the model says they may not have. */
-function describeOp(op: Op): string {
-  return JSON.stringify(op)
-}
-
 /** Outcomes seen, by operation and status; FUZZ_STATS=1 prints them (to see what the runs covered). */
 const outcomes = new Map<string, number>()
 
@@ -637,7 +632,7 @@ async function runSequence(ops: Op[]) {
     const { response, expected } = await run(model, op)
     const tally = `${op.kind} ${response.status}`
     outcomes.set(tally, (outcomes.get(tally) ?? 0) + 1)
-    const where = `step ${index + 1} of ${ops.length}: ${describeOp(op)} → ${response.status} ${response.text.slice(0, 300)}`
+    const where = `step ${index + 1} of ${ops.length}: ${JSON.stringify(op)} → ${response.status} ${response.text.slice(0, 300)}`
     expect(response.status, where).toBe(expected.status)
     if (expected.body !== undefined) expect(response.body, where).toEqual(expected.body)
     if (expected.status === 204) expect(response.text, where).toBe('')
