@@ -52,9 +52,22 @@ const schema = z
 
     LOW_STOCK_THRESHOLD: int(0, 1_000_000_000).default(10),
     BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    // Bun.serve's idleTimeout (at most 255 s, 0 = none): how long a connection may stay silent,
+    // including while its request is being handled.
+    REQUEST_TIMEOUT_SECONDS: int(0, 255).default(30),
     CORS_ORIGINS: optionalText,
   })
   .superRefine((env, ctx) => {
+    // The connection is cut without an answer at the request timeout: a slow query must fail first,
+    // with the JSON 500, after waiting for a connection and running into the statement timeout.
+    const databaseMs = env.DATABASE_POOL_TIMEOUT_MS + env.DATABASE_STATEMENT_TIMEOUT_MS
+    if (env.REQUEST_TIMEOUT_SECONDS > 0 && env.DATABASE_STATEMENT_TIMEOUT_MS > 0 && env.REQUEST_TIMEOUT_SECONDS * 1000 <= databaseMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REQUEST_TIMEOUT_SECONDS'],
+        message: `must be more than DATABASE_POOL_TIMEOUT_MS + DATABASE_STATEMENT_TIMEOUT_MS (${databaseMs / 1000} s), or 0`,
+      })
+    }
     if (env.NODE_ENV !== 'production') return
     if (!env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' })

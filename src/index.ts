@@ -42,8 +42,11 @@ async function serve(closeDatabase: () => Promise<void>) {
     hostname: config.HOST,
     port: config.PORT,
     reusePort: isWorker,
-    // Backstop for bodies without Content-Length; the app itself answers 413 with the JSON body.
-    maxRequestBodySize: config.BODY_LIMIT_BYTES * 2,
+    // The app refuses every over-limit body itself, in JSON (Content-Length first, streamed bodies as
+    // they arrive, never buffering more than the limit); Bun's own 413 has no body and comes before the
+    // app, so its cut is moved out of the way. Bun discards what the app leaves unread.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    idleTimeout: config.REQUEST_TIMEOUT_SECONDS,
   })
   log.info('listening', { url: `http://${config.HOST}:${app.server?.port}`, env: config.NODE_ENV, pid: process.pid })
 

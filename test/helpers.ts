@@ -55,7 +55,7 @@ export async function call<T = any>(
 const SECRET_MARKERS = ['$argon2', '$2b$', 'password_hash', 'admin-password', 'manager-password', 'customer-password', 'other-password']
 
 /** Every response of the suite goes through here: none may carry a password or a hash. */
-function assertNoSecrets(text: string) {
+export function assertNoSecrets(text: string) {
   const leaked = SECRET_MARKERS.find((marker) => text.includes(marker))
   if (leaked) throw new Error(`a response contains a secret (${leaked}): ${text.slice(0, 200)}`)
 }

@@ -21,7 +21,26 @@ function validationMessage(error: { type: string; valueError?: { path?: unknown;
   return LOCATION_MESSAGES[error.type] ?? 'The request is invalid.'
 }
 
+/** character_not_in_repertoire, untranslatable_character: the input holds text PostgreSQL refuses. */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
+
 const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
+
+/**
+ * The body as text, refused as soon as it passes `limit` bytes: a streamed (chunked) body has no
+ * Content-Length for the early check, and must not be buffered whole before it can be refused.
+ */
+async function readBody(request: Request, limit: number): Promise<string> {
+  if (!request.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body) {
+    size += chunk.byteLength
+    if (size > limit) throw payloadTooLarge(limit)
+    chunks.push(chunk)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
 
 /**
  * The error contract: every failure leaves as `{error, message}`. Registered first in the app
@@ -31,10 +50,10 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
   .error({ HttpError })
   // Only JSON bodies are read: form and text bodies are what a cross-site page can send.
   .onParse({ as: 'global' }, async ({ request, contentType }) => {
-    const body = await request.text()
+    if (contentType && !isJson(contentType)) throw unsupportedMediaType()
+    const body = await readBody(request, config.BODY_LIMIT_BYTES)
     if (body.length === 0 && !contentType) return null
-    if (!isJson(contentType)) throw unsupportedMediaType()
-    if (Buffer.byteLength(body) > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
+    if (!contentType) throw unsupportedMediaType()
     try {
       return JSON.parse(body)
     } catch {
@@ -61,6 +80,9 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
     else if (code === 'NOT_FOUND') failure = new HttpError(404, 'Not Found', 'No such route.')
     else if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === '23505')
       failure = new HttpError(409, 'Conflict', 'The resource conflicts with an existing one.')
+    // Backstop for text the schemas let through that the database cannot store (U+0000).
+    else if (error instanceof QueryFailedError && UNSTORABLE_TEXT.has((error.driverError as { code?: string })?.code ?? ''))
+      failure = invalidInput('The request contains a character that cannot be stored (such as U+0000).')
     else {
       log.error('unhandled error', {
         request_id: requestId(request),

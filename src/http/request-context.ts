@@ -35,7 +35,7 @@ export function quietRequest(request: Request) {
 }
 
 /**
- * Request id (echoed when the client sends a valid one), security headers, the early body-size
+ * Request id (echoed when the client sends a valid one), security and cache headers, the early body-size
  * check, and one structured log line per request.
  */
 export const requestContext = new Elysia({ name: 'request-context' })
@@ -45,6 +45,11 @@ export const requestContext = new Elysia({ name: 'request-context' })
     metas.set(request, { id, startedAt: performance.now() })
     set.headers['x-request-id'] = id
     set.headers['x-content-type-options'] = 'nosniff'
+    // Responses are per user (credentials) and may hold tokens: no shared or browser cache keeps
+    // them, unless a route says otherwise (Swagger UI's page and assets set their own).
+    set.headers['cache-control'] = 'no-store'
+    // The API never links anywhere; nothing of a URL leaks through a Referer either.
+    set.headers['referrer-policy'] = 'no-referrer'
     const length = Number(request.headers.get('content-length') ?? 0)
     if (length > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
   })

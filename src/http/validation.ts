@@ -52,9 +52,24 @@ function describeType(expected: string): string {
   }
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 (the query fails), and an unpaired surrogate cannot be
+ * written as UTF-8 (it would be stored as U+FFFD): such text is refused, never altered.
+ */
+const UNSTORABLE = /[\u0000\p{Cs}]/u
+export const isStorable = (value: string) => !UNSTORABLE.test(value)
+const unstorable = (label: string) => `${label} must not contain U+0000 or unpaired surrogate characters.`
+
+/** A trimmed single-line text field such as a name. */
 export const text = (label: string, min: number, max: number) => {
   const error = fieldMessages(label)
-  return z.string({ error }).trim().min(min, { error }).max(max, { error })
+  return z.string({ error }).trim().min(min, { error }).max(max, { error }).refine(isStorable, { error: unstorable(label) })
+}
+
+/** Free text kept as sent (descriptions, search terms): bounded and storable. */
+export const freeText = (label: string, max: number) => {
+  const error = fieldMessages(label)
+  return z.string({ error }).max(max, { error }).refine(isStorable, { error: unstorable(label) })
 }
 
 export const integer = (label: string, min: number, max: number) => {
@@ -67,8 +82,9 @@ export const positiveIdMessage = (label: string) => `${label} must be a positive
 /** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
 export const pathId = (label: string) =>
   z.object({
+    // The type error too: a path segment that is not valid percent-encoding reaches zod as null.
     id: z
-      .string()
+      .string({ error: positiveIdMessage(label) })
       .regex(/^[1-9]\d{0,9}$/, { error: positiveIdMessage(label) })
       .transform(Number)
       .refine((id) => id <= 2_147_483_647, { error: positiveIdMessage(label) })
@@ -81,7 +97,8 @@ export const integerRangeMessage = (label: string, min: number, max: number) =>
 /** An integer query parameter given as digits. */
 export const queryInteger = (label: string, min: number, max: number) =>
   z
-    .string()
+    // The type error too: a repeated parameter arrives as an array.
+    .string({ error: integerRangeMessage(label, min, max) })
     .regex(/^\d{1,10}$/, { error: integerRangeMessage(label, min, max) })
     .transform(Number)
     .refine((n) => n >= min && n <= max, { error: integerRangeMessage(label, min, max) })

@@ -1,15 +1,11 @@
 import { z } from 'zod'
-import { fieldMessages, pagination, pageSchema, pathId, text } from '../../http/validation'
-
-const descriptionError = fieldMessages('Category description')
+import { freeText, pagination, pageSchema, pathId, text } from '../../http/validation'
 
 const name = text('Category name', 1, 100).meta({
   description: 'Unique regardless of case; 1–100 characters (surrounding spaces are trimmed).',
   example: 'Power tools',
 })
-const description = z
-  .string({ error: descriptionError })
-  .max(2000, { error: descriptionError })
+const description = freeText('Category description', 2000)
   .nullable()
   .meta({ description: 'Free text, up to 2000 characters; `null` for none.', example: 'Drills, saws and sanders.' })
 

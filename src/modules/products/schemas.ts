@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { fieldMessages, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
+import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
 
 const PRICE_MAX = 9_999_999_999.99
@@ -8,15 +8,12 @@ const STOCK_MAX = 1_000_000_000
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/
 
 const priceError = fieldMessages('Product price')
-const descriptionError = fieldMessages('Product description')
 const categoryIdsError = fieldMessages('Category IDs')
 const categoryIdError = fieldMessages('Each category ID')
 
 const name = text('Product name', 1, 200).meta({ description: '1–200 characters.', example: 'Cordless drill' })
 
-const description = z
-  .string({ error: descriptionError })
-  .max(2000, { error: descriptionError })
+const description = freeText('Product description', 2000)
   .nullable()
   .meta({ description: 'Free text, up to 2000 characters; `null` for none.', example: '18 V, two batteries.' })
 
@@ -107,19 +104,18 @@ export const productSchema = z
 export const PRODUCT_SORTS = ['name', '-name', 'price', '-price', 'stock', '-stock', 'created_at', '-created_at'] as const
 export type ProductSort = (typeof PRODUCT_SORTS)[number]
 
-const decimalQuery = (parameter: string) =>
-  z.string().regex(DECIMAL, {
-    error: `Query parameter ${parameter} must be a number between 0 and ${PRICE_MAX} with at most 2 decimal places.`,
-  })
+const decimalQuery = (parameter: string) => {
+  const error = `Query parameter ${parameter} must be a number between 0 and ${PRICE_MAX} with at most 2 decimal places.`
+  // The type error too: a repeated parameter arrives as an array.
+  return z.string({ error }).regex(DECIMAL, { error })
+}
 
 const booleanQuery = (parameter: string) =>
   z.enum(['true', 'false'], { error: fieldMessages(`Query parameter ${parameter}`) }).transform((value) => value === 'true')
 
 export const productListQuery = z.object({
   ...pagination,
-  q: z
-    .string({ error: fieldMessages('Query parameter q') })
-    .max(200, { error: fieldMessages('Query parameter q') })
+  q: freeText('Query parameter q', 200)
     .optional()
     .meta({ description: 'Case-insensitive search in name and description.' }),
   category_id: queryInteger('Query parameter category_id', 1, 2_147_483_647)

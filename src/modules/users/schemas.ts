@@ -4,6 +4,10 @@ import { ROLES } from './user.entity'
 
 const roleError = fieldMessages('Role')
 
+/** What every stored username matches (the schema below, and ADMIN_USERNAME in config). */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,50}$/
+export const PASSWORD_MAX_LENGTH = 128
+
 export const createUserBody = z.object({
   username: text('Username', 3, 50)
     .regex(/^[A-Za-z0-9_.-]+$/, { error: 'Username may contain only letters, digits, "_", "." and "-".' })
@@ -12,7 +16,7 @@ export const createUserBody = z.object({
   password: z
     .string({ error: fieldMessages('Password') })
     .min(8, { error: fieldMessages('Password') })
-    .max(128, { error: fieldMessages('Password') })
+    .max(PASSWORD_MAX_LENGTH, { error: fieldMessages('Password') })
     .meta({ description: '8–128 characters.', example: 'correct-horse-battery' }),
   role: z.enum(ROLES, { error: roleError }).default('customer').meta({
     description: '`customer` for anyone; `manager` and `admin` only when an admin creates the user.',
