@@ -277,3 +277,13 @@ describe('OpenAPI document', () => {
     ])
   })
 })
+
+describe('case-insensitive names beyond ASCII', () => {
+  test('"été" is taken once "ÉTÉ" exists → 409', async () => {
+    const users = await resetDatabase()
+    expect((await call('POST', '/categories', { as: users.manager, body: { name: 'ÉTÉ' } })).status).toBe(201)
+    const again = await call('POST', '/categories', { as: users.manager, body: { name: 'été' } })
+    expect(again.status).toBe(409)
+    expect(again.body).toEqual({ error: 'Conflict', message: 'A category with this name already exists.' })
+  })
+})

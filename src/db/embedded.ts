@@ -49,7 +49,9 @@ export async function startEmbeddedPostgres(options: {
     authMethod: 'scram-sha-256',
     persistent: options.persistent ?? true,
     createPostgresUser: asRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    // The builtin C.UTF-8 locale (PostgreSQL 17+): byte-order sorting like C, but lower() folds every
+    // letter, so unique case-insensitive names hold for "Été" and "ÉTÉ" too; no OS locale needed.
+    initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: log,
     onError: (error) => log(String(error)),
