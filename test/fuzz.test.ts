@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../src/modules/auth/login-throttle'
+import { resetLoginThrottle } from '../src/modules/auth/login-throttle'
 import { swaggerAssetNames } from '../src/http/swagger-ui'
 import type { Role } from '../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './fuzz-support'
@@ -425,7 +425,7 @@ async function runCase(endpoint: Endpoint, path: string, search: string, body: s
   // A success may have changed the world; the next case starts from the same one again.
   if (JSON.stringify(lastState) !== JSON.stringify(worldState)) await buildWorld()
   // Failed password checks are throttled per username; each case starts with a clean slate.
-  loginThrottle.reset()
+  await resetLoginThrottle()
 
   const headers = new Headers()
   const { who, via } = generated

@@ -3,8 +3,9 @@ import { Elysia } from 'elysia'
 import { config } from '../config'
 import { authenticateBasic, invalidCredentials, principalFromToken, type Principal } from '../modules/auth/service'
 import type { Role } from '../modules/users/user.entity'
+import { clientAddress } from './client-address'
 import { errorResponses } from './error-responses'
-import { forbidden, tooManyRequests, unauthorized } from './errors'
+import { forbidden, tooManyPasswordChecks, tooManyRequests, unauthorized } from './errors'
 import { setRequestUser } from './request-context'
 
 export type { Principal }
@@ -78,7 +79,9 @@ async function verifyToken(token: string, jwt: TokenVerifier): Promise<TokenClai
   return verified
 }
 
-async function authenticate(request: Request, jwt: TokenVerifier): Promise<Principal> {
+type Socket = Parameters<typeof clientAddress>[1]
+
+async function authenticate(request: Request, jwt: TokenVerifier, server: Socket): Promise<Principal> {
   const header = request.headers.get('authorization')
   if (!header) throw missingCredentials()
   const space = header.indexOf(' ')
@@ -87,7 +90,7 @@ async function authenticate(request: Request, jwt: TokenVerifier): Promise<Princ
 
   let principal: Principal | undefined
   if (scheme === 'basic') {
-    principal = await authenticateBasic(credentials, parseBasic)
+    principal = await authenticateBasic(credentials, parseBasic, clientAddress(request, server))
   } else if (scheme === 'bearer') {
     if (!credentials) throw malformedHeader()
     const claims = await verifyToken(credentials, jwt)
@@ -107,7 +110,8 @@ const SIGNED_IN: Array<Record<string, string[]>> = [{ basic: [] }, { bearer: [] 
 
 // The failures of sent credentials, for the OpenAPI document: each macro declares what it can
 // answer, so every protected operation lists them. Basic shares the login throttle (429).
-const CREDENTIAL_ERRORS = [invalidCredentials(), invalidToken(), malformedHeader(), tooManyRequests(config.LOGIN_LOCKOUT_SECONDS)]
+export const THROTTLE_ERRORS = [tooManyRequests(config.LOGIN_LOCKOUT_SECONDS), tooManyPasswordChecks(1)]
+const CREDENTIAL_ERRORS = [invalidCredentials(), invalidToken(), malformedHeader(), ...THROTTLE_ERRORS]
 
 /**
  * Authentication and roles for routes: `{ auth: true }`, `{ role: ['admin'] }`, or
@@ -120,16 +124,16 @@ export const authPlugin = new Elysia({ name: 'auth' })
     auth: {
       detail: { security: SIGNED_IN },
       response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS),
-      async transform({ request, jwt }) {
-        principals.set(request, await authenticate(request, jwt))
+      async transform({ request, jwt, server }) {
+        principals.set(request, await authenticate(request, jwt, server))
       },
       resolve: ({ request }) => ({ user: principals.get(request) as Principal }),
     },
     role: (roles: Role[]) => ({
       detail: { security: SIGNED_IN },
       response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS, forbidden()),
-      async transform({ request, jwt }) {
-        const principal = await authenticate(request, jwt)
+      async transform({ request, jwt, server }) {
+        const principal = await authenticate(request, jwt, server)
         if (!roles.includes(principal.role)) throw forbidden()
         principals.set(request, principal)
       },
@@ -139,8 +143,8 @@ export const authPlugin = new Elysia({ name: 'auth' })
       // `{}` marks anonymous access as allowed too.
       detail: { security: [{}, ...SIGNED_IN] },
       response: errorResponses(...CREDENTIAL_ERRORS),
-      async transform({ request, jwt }) {
-        principals.set(request, request.headers.has('authorization') ? await authenticate(request, jwt) : null)
+      async transform({ request, jwt, server }) {
+        principals.set(request, request.headers.has('authorization') ? await authenticate(request, jwt, server) : null)
       },
       resolve: ({ request }) => ({ user: principals.get(request) ?? null }),
     },

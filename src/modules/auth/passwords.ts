@@ -8,24 +8,38 @@ const options = {
 } as const
 
 /**
- * At most PASSWORD_HASH_CONCURRENCY argon2 computations at once, the rest queue in order. Each one
+ * At most PASSWORD_HASH_CONCURRENCY argon2 computations at once, the rest queue. Each one
  * holds PASSWORD_MEMORY_KIB (19 MiB) while it runs, so without a bound 64 concurrent logins would
  * take over a gigabyte; with it, memory stays flat and the CPU (2 cores here) is no less busy.
+ * The queue has a lane per client address, served in turn, so that a flood from one address
+ * delays another's check by about one computation, not by the whole flood.
  */
 let running = 0
-const queue: Array<() => void> = []
+const lanes = new Map<string, Array<() => void>>()
 
-async function bounded<T>(work: () => Promise<T>): Promise<T> {
+async function bounded<T>(work: () => Promise<T>, lane = ''): Promise<T> {
   if (running < config.PASSWORD_HASH_CONCURRENCY) running++
-  else await new Promise<void>((resolve) => queue.push(resolve))
+  else
+    await new Promise<void>((resolve) => {
+      const waiting = lanes.get(lane)
+      if (waiting) waiting.push(resolve)
+      else lanes.set(lane, [resolve])
+    })
   try {
     return await work()
   } finally {
-    // The slot passes straight to the next in line, if any.
-    const next = queue.shift()
-    if (next) next()
-    else running--
+    handOnSlot()
   }
+}
+
+/** The slot passes straight to the first lane in turn, which then goes to the back of the rotation. */
+function handOnSlot() {
+  const [lane, waiting] = lanes.entries().next().value ?? []
+  if (lane === undefined || !waiting) return void running--
+  lanes.delete(lane)
+  const next = waiting.shift()!
+  if (waiting.length > 0) lanes.set(lane, waiting)
+  next()
 }
 
 export const hashPassword = (password: string) => bounded(() => Bun.password.hash(password, options))
@@ -34,14 +48,14 @@ let dummyHash: Promise<string> | undefined
 
 /**
  * Verifies a password against a stored hash, or against a throwaway hash when there is no user,
- * so that "unknown user" and "wrong password" cost the same.
+ * so that "unknown user" and "wrong password" cost the same. `lane`: the client address, if known.
  */
-export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
+export async function verifyPassword(password: string, hash: string | undefined, lane?: string): Promise<boolean> {
   if (hash === undefined) {
     dummyHash ??= hashPassword(crypto.randomUUID())
     const dummy = await dummyHash
-    await bounded(() => Bun.password.verify(password, dummy))
+    await bounded(() => Bun.password.verify(password, dummy), lane)
     return false
   }
-  return bounded(() => Bun.password.verify(password, hash))
+  return bounded(() => Bun.password.verify(password, hash), lane)
 }
