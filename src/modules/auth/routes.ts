@@ -1,17 +1,19 @@
 import { Elysia } from 'elysia'
 import { config } from '../../config'
-import { parseBasic, THROTTLE_ERRORS, tokenSigner } from '../../http/auth'
 import { clientAddress } from '../../http/client-address'
 import { errorResponses, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { invalidInput, unauthorized } from '../../http/errors'
+import { decodeBasic, parseAuthorization } from './credentials'
+import { THROTTLE_ERRORS } from './throttle'
 import { loginBody, tokenResponse } from './schemas'
 import { authenticatePassword, invalidCredentials } from './service'
+import { tokenSigner } from './tokens'
 
 const noCredentials = () => unauthorized('Send Basic credentials or a JSON body with username and password.')
 
 function basicCredentials(header: string | null) {
-  if (!header || !/^basic /i.test(header)) return undefined
-  return parseBasic(header.slice(6).trim())
+  const credentials = parseAuthorization(header)
+  return credentials?.scheme === 'basic' ? decodeBasic(credentials.value) : undefined
 }
 
 export const authRoutes = new Elysia({ tags: ['Authentication'] })

@@ -28,6 +28,9 @@ const byAddress = sharedLimiter('address', config.LOGIN_ADDRESS_MAX_FAILURES)
 /** Password checks waiting or running now per client address, in this process (whose argon2 queue they are in). */
 const running = new Map<string, number>()
 
+/** What the throttle can answer, for the OpenAPI document of every operation that checks a password. */
+export const THROTTLE_ERRORS = [tooManyRequests(config.LOGIN_LOCKOUT_SECONDS), tooManyPasswordChecks(1)]
+
 const retryAfter = (refusal: RateLimiterRes) => Math.max(1, Math.ceil(refusal.msBeforeNext / 1000))
 
 export interface PasswordCheckPermit {
