@@ -3,10 +3,10 @@
  * tests so that the fixes stay in place whatever seed a later run draws.
  */
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { dataSource } from '../src/db/data-source'
-import { insertProduct } from './fixtures'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { createApp } from '../../src/app'
+import { dataSource } from '../../src/db/data-source'
+import { insertProduct } from '../support/fixtures'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
