@@ -15,7 +15,7 @@ import { checkProperty, snapshot } from './support'
 import { insertProduct } from '../support/fixtures'
 import { app, assertNoSecrets, call, insertCategory, query, resetDatabase, tokenFor, type Seeded } from '../support/helpers'
 
-const FILE = 'test/fuzz.test.ts'
+const FILE = 'test/fuzz/endpoints.test.ts'
 
 /** Every generated hostile string carries it: finding it in a response means the input was echoed. */
 const CANARY = 'Zq7Cnry'

@@ -15,7 +15,7 @@ import type { Role } from '../../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './support'
 import { call, query, resetDatabase, type TestResponse } from '../support/helpers'
 
-const FILE = 'test/fuzz-model.test.ts'
+const FILE = 'test/fuzz/model.test.ts'
 
 // ---------------------------------------------------------------- operations (abstract, so they shrink well)
 

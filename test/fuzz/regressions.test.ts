@@ -1,5 +1,5 @@
 /**
- * Fixed examples of what the fuzzers (fuzz.test.ts, fuzz-model.test.ts) found, kept as plain
+ * Fixed examples of what the fuzzers (endpoints.test.ts, model.test.ts) found, kept as plain
  * tests so that the fixes stay in place whatever seed a later run draws.
  */
 import { beforeEach, describe, expect, test } from 'bun:test'
