@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { connect } from 'node:net'
-import { createApp } from '../src/app'
-import { config } from '../src/config'
-import { clientAddress } from '../src/http/client-address'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { createApp } from '../../src/app'
+import { config } from '../../src/config'
+import { clientAddress } from '../../src/http/client-address'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
