@@ -79,15 +79,17 @@ export const integer = (label: string, min: number, max: number) => {
 
 export const positiveIdMessage = (label: string) => `${label} must be a positive integer.`
 
-/** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
+/** An id as text: a positive 32-bit integer (PostgreSQL's integer), digits only ("1e3", " 5" and "05" are refused). */
+export const isIdText = (text: string) => /^[1-9]\d{0,9}$/.test(text) && Number(text) <= 2_147_483_647
+
+/** A positive 32-bit id in the path. */
 export const pathId = (label: string) =>
   z.object({
     // The type error too: a path segment that is not valid percent-encoding reaches zod as null.
     id: z
       .string({ error: positiveIdMessage(label) })
-      .regex(/^[1-9]\d{0,9}$/, { error: positiveIdMessage(label) })
+      .refine(isIdText, { error: positiveIdMessage(label) })
       .transform(Number)
-      .refine((id) => id <= 2_147_483_647, { error: positiveIdMessage(label) })
       .meta({ description: `${label}: a positive integer.`, example: '1' }),
   })
 

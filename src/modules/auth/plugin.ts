@@ -19,7 +19,7 @@ async function authenticate(request: Request, jwt: TokenVerifier, server: Socket
     principal = await authenticateBasic(credentials.value, clientAddress(request, server))
   } else if (credentials.scheme === 'bearer' && credentials.value) {
     const claims = await verifyToken(credentials.value, jwt)
-    principal = await principalFromToken(claims.sub, claims.ver)
+    principal = await principalFromToken(claims.userId, claims.ver)
     if (!principal) throw invalidToken()
   } else {
     throw malformedHeader()

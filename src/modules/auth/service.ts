@@ -120,9 +120,8 @@ export async function authenticateBasic(encoded: string, address: string | undef
 }
 
 /** The user a verified token names, if it still exists and the token predates no password or role change. */
-export async function principalFromToken(sub: string, tokenVersion: unknown): Promise<Principal | undefined> {
-  if (!/^[1-9]\d{0,9}$/.test(sub)) return undefined
-  const user = await currentUser(Number(sub))
+export async function principalFromToken(userId: number, tokenVersion: unknown): Promise<Principal | undefined> {
+  const user = await currentUser(userId)
   if (!user || user.tokenVersion !== tokenVersion) return undefined
   return principalOf(user)
 }
