@@ -73,7 +73,10 @@ export const freeText = (label: string, max: number) => {
 }
 
 export const integer = (label: string, min: number, max: number) => {
-  const error = fieldMessages(label)
+  const messages = fieldMessages(label)
+  // z.int() has a range of its own (±2^53-1): past it, the message names this field's real bounds.
+  const error = (issue: z.core.$ZodRawIssue) =>
+    issue.code === 'too_big' ? `${label} must be at most ${max}.` : issue.code === 'too_small' ? `${label} must be at least ${min}.` : messages(issue)
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
 

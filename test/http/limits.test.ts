@@ -375,6 +375,31 @@ describe('over a real socket, against the server as src/index.ts starts it', () 
     expect(JSON.parse(bodyOf(raw))).toEqual(TOO_LARGE)
   })
 
+  test('a client that writes its whole 3 MB body before reading gets the JSON 413 too (was a reset: the body is drained first)', async () => {
+    const size = 3 * 1024 * 1024
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = `POST /categories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`
+      const reply = await new Promise<{ error?: string; text: string }>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1')
+        let text = ''
+        let error: string | undefined
+        socket.on('error', (failure: NodeJS.ErrnoException) => (error ??= failure.code))
+        socket.on('close', () => resolve({ error, text }))
+        // As Python's urllib: the headers, then the body in one piece, and only then reading.
+        socket.write(head)
+        const readAfterWriting = () =>
+          socket.on('data', (data) => {
+            text += data.toString('latin1')
+            if (text.includes('"}')) socket.end()
+          })
+        void Bun.sleep(50).then(() => socket.write(Buffer.alloc(size, 'x'), readAfterWriting))
+      })
+      expect(reply.error).toBeUndefined()
+      expect(reply.text.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large')
+      expect(JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4))).toEqual(TOO_LARGE)
+    }
+  })
+
   test('a chunked body without Content-Length gets the JSON 413 once it passes the limit', async () => {
     const chunk = 'x'.repeat(256 * 1024)
     const raw = await rawRequest(server.port, `POST /categories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, {
