@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { connect } from 'node:net'
-import { createApp } from '../../src/app'
 import { config } from '../../src/config'
 import { clientAddress } from '../../src/http/client-address'
 import { call, query, resetDatabase, type Seeded } from '../support/helpers'
+import { listening } from '../support/listening'
 
 let users: Seeded
 beforeEach(async () => {
@@ -48,16 +48,10 @@ describe('concurrent wrong passwords for one username (all passed the throttle: 
 })
 
 describe('per client address, over a real socket (X-Forwarded-For from the trusted 127.0.0.1)', () => {
-  let server: ReturnType<typeof createApp>
-  let base: string
-  beforeAll(() => {
-    server = createApp().listen({ hostname: '127.0.0.1', port: 0 })
-    base = `http://127.0.0.1:${server.server!.port}`
-  })
-  afterAll(() => server.stop(true))
+  const api = listening()
 
   const from = (address: string, authorization: string) =>
-    fetch(`${base}/products`, { headers: { authorization, 'x-forwarded-for': address } }).then(async (response) => ({
+    fetch(`${api.url}/products`, { headers: { authorization, 'x-forwarded-for': address } }).then(async (response) => ({
       status: response.status,
       body: await response.json(),
       retryAfter: response.headers.get('retry-after'),

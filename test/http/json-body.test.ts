@@ -2,9 +2,9 @@
  * The body rules of src/http/json-body.ts that are about the JSON text itself: nesting, item
  * counts, UTF-8, and the bounds named in messages.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { createApp } from '../../src/app'
+import { beforeEach, describe, expect, test } from 'bun:test'
 import { app, call, query, resetDatabase, type Seeded, type TestUser } from '../support/helpers'
+import { listening } from '../support/listening'
 
 let users: Seeded
 beforeEach(async () => {
@@ -39,20 +39,14 @@ describe('deep nesting (100,000 levels answered a 500 after ~6 s, blocking the p
   })
 
   describe('over a real socket', () => {
-    let server: ReturnType<typeof createApp>
-    let base: string
-    beforeAll(() => {
-      server = createApp().listen({ hostname: '127.0.0.1', port: 0 })
-      base = `http://127.0.0.1:${server.server!.port}`
-    })
-    afterAll(() => server.stop(true))
+    const api = listening()
 
     test('/health answers while five such bodies arrive', async () => {
       const deep = Array.from({ length: 5 }, () =>
-        fetch(`${base}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: nested(100_000) }).then((response) => response.status),
+        fetch(`${api.url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: nested(100_000) }).then((response) => response.status),
       )
       const started = performance.now()
-      const health = await fetch(`${base}/health`)
+      const health = await fetch(`${api.url}/health`)
       const healthMs = performance.now() - started
       expect(health.status).toBe(200)
       expect(await Promise.all(deep)).toEqual([400, 400, 400, 400, 400])
