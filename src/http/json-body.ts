@@ -11,7 +11,7 @@ export const JSON_MAX_ITEMS = 20_000
 
 // Lingering close, as nginx does: a client that sends its whole body before reading (many HTTP
 // libraries) would otherwise see the connection reset instead of the 413. Bounded in bytes and time.
-const DRAIN_MAX_BYTES = 16 * 1024 * 1024
+export const DRAIN_MAX_BYTES = 16 * 1024 * 1024
 const DRAIN_MAX_MS = 5000
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

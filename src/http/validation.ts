@@ -83,7 +83,8 @@ export const integer = (label: string, min: number, max: number) => {
 export const positiveIdMessage = (label: string) => `${label} must be a positive integer.`
 
 /** An id as text: a positive 32-bit integer (PostgreSQL's integer), digits only ("1e3", " 5" and "05" are refused). */
-export const isIdText = (text: string) => /^[1-9]\d{0,9}$/.test(text) && Number(text) <= 2_147_483_647
+const ID_DIGITS = /^[1-9]\d{0,9}$/
+export const isIdText = (text: string) => ID_DIGITS.test(text) && Number(text) <= 2_147_483_647
 
 /** A positive 32-bit id in the path. */
 export const pathId = (label: string) =>
@@ -91,6 +92,7 @@ export const pathId = (label: string) =>
     // The type error too: a path segment that is not valid percent-encoding reaches zod as null.
     id: z
       .string({ error: positiveIdMessage(label) })
+      .regex(ID_DIGITS, { error: positiveIdMessage(label) }) // the pattern, for the OpenAPI document
       .refine(isIdText, { error: positiveIdMessage(label) })
       .transform(Number)
       .meta({ description: `${label}: a positive integer.`, example: '1' }),
