@@ -9,6 +9,7 @@ import { Order } from '../modules/orders/order.entity'
 import { Product } from '../modules/products/product.entity'
 import { StockMovement } from '../modules/products/stock-movement.entity'
 import { User } from '../modules/users/user.entity'
+import { BoundedClient, CLIENT_TIMEOUT_MARGIN_MS } from './bounded-client'
 import { embeddedUrl } from './embedded'
 
 /** Without DATABASE_URL the embedded PostgreSQL is used (see db/embedded.ts), at a fixed address. */
@@ -28,6 +29,10 @@ export const dataSource = new DataSource({
     max: config.DATABASE_POOL_SIZE,
     connectionTimeoutMillis: config.DATABASE_POOL_TIMEOUT_MS,
     statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+    // The same bound on the client side: a server that stops answering (frozen, partitioned) cannot
+    // enforce its own statement_timeout. A query past it fails and its connection is destroyed.
+    query_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS ? config.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS : undefined,
+    Client: BoundedClient,
     application_name: 'inventory-api',
   },
 })
