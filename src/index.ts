@@ -5,6 +5,7 @@ import { dataSource, databaseUrl } from './db/data-source'
 import { openDatabase } from './db/database'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
+import { answerMetricsRequests, mergeWorkerMetrics } from './modules/metrics/cluster'
 import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
 import { ensureAdmin } from './modules/users/service'
 
@@ -67,6 +68,7 @@ async function serve(closeDatabase: () => Promise<void>) {
 /** Starts the workers, restarts one that dies, and on a signal stops them all before the database. */
 function supervise(closeDatabase: () => Promise<void>) {
   const workers = new Set<Subprocess>()
+  const mergeMetrics = mergeWorkerMetrics(workers)
   let stopping = false
 
   const start = () => {
@@ -74,6 +76,7 @@ function supervise(closeDatabase: () => Promise<void>) {
       // The workers use the database prepared here (the embedded one included) and never migrate.
       env: { ...process.env, [WORKER_ENV]: '1', DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'false' },
       stdio: ['ignore', 'inherit', 'inherit'],
+      ipc: mergeMetrics, // a scrape of one worker reports the whole group
       onExit(_, exitCode, signalCode) {
         workers.delete(worker)
         if (stopping) return
@@ -100,6 +103,9 @@ function supervise(closeDatabase: () => Promise<void>) {
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-if (isWorker) await serve(await openDatabase({ migrate: false }))
+if (isWorker) {
+  answerMetricsRequests()
+  await serve(await openDatabase({ migrate: false }))
+}
 else if (config.WEB_CONCURRENCY > 1) supervise(await prepare())
 else await serve(await prepare())
