@@ -11,6 +11,7 @@ import { StockMovement } from '../modules/products/stock-movement.entity'
 import { User } from '../modules/users/user.entity'
 import { BoundedClient, CLIENT_TIMEOUT_MARGIN_MS } from './bounded-client'
 import { embeddedUrl } from './embedded'
+import { ScheduledJob } from './scheduled-job.entity'
 
 /** Without DATABASE_URL the embedded PostgreSQL is used (see db/embedded.ts), at a fixed address. */
 export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT)
@@ -19,7 +20,7 @@ export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG
 export const dataSource = new DataSource({
   type: 'postgres',
   url: databaseUrl,
-  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey],
+  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, ScheduledJob],
   migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
   migrationsTableName: 'migrations',
   synchronize: false,

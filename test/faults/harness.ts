@@ -303,6 +303,17 @@ export class ApiProcess {
   }
 }
 
+/** `bun run db:migrate` against the test's database, as the one-shot migration step of a deployment. */
+export async function migrate(db: FaultDatabase): Promise<void> {
+  const child = Bun.spawn([process.execPath, 'src/db/cli.ts', 'migrate'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  if ((await child.exited) !== 0) throw new Error(`migration failed: ${await new Response(child.stderr).text()}`)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeds (straight SQL, after the server has applied the migrations)
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +412,8 @@ export interface SendOptions {
   timeoutMs?: number
   /** Lets the test give up on the request itself, as an impatient client would. */
   signal?: AbortSignal
+  /** A new connection for this request (no keep-alive): with several workers, the kernel picks one anew. */
+  newConnection?: boolean
 }
 
 export async function send(baseUrl: string, method: string, path: string, options: SendOptions = {}): Promise<Outcome> {
@@ -413,6 +426,7 @@ export async function send(baseUrl: string, method: string, path: string, option
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      keepalive: !options.newConnection,
       signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]),
     })
     const text = await response.text()

@@ -11,7 +11,7 @@ import { registry } from './registry'
  * connections). A worker that does not answer in time is left out of that scrape rather than
  * holding it up.
  */
-const COLLECT_TIMEOUT_MS = 1000
+const COLLECT_TIMEOUT_MS = 3000 // well within Prometheus's default scrape timeout of 10 s
 
 type MetricsJson = Awaited<ReturnType<typeof registry.getMetricsAsJSON>>
 
@@ -34,7 +34,7 @@ export async function scrapeMetrics(): Promise<string> {
   if (!process.send) return registry.metrics()
   const id = nextId++
   const merged = await new Promise<string | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), 2 * COLLECT_TIMEOUT_MS)
+    const timer = setTimeout(() => resolve(undefined), COLLECT_TIMEOUT_MS + 1000)
     awaitingMerge.set(id, (text) => {
       clearTimeout(timer)
       resolve(text)
@@ -70,6 +70,7 @@ export function mergeWorkerMetrics(workers: ReadonlySet<Subprocess>) {
       async finish() {
         if (!collections.delete(id)) return
         clearTimeout(timer)
+        if (collection.waiting > 0) log.warn('workers did not report their metrics in time; the scrape leaves them out', { missing: collection.waiting })
         reports.push(await registry.getMetricsAsJSON())
         const text = await AggregatorRegistry.aggregate(reports).metrics()
         if (requester.exitCode === null && requester.signalCode === null) requester.send({ type: 'metrics:merged', id: requestId, text } satisfies Message)
