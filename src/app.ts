@@ -24,13 +24,8 @@ export interface AppOptions {
 
 const configuredMetrics = { enabled: config.METRICS_ENABLED, token: config.METRICS_TOKEN }
 
-const configuredOrigins = (config.CORS_ORIGINS ?? '')
-  .split(',')
-  .map((origin) => origin.trim())
-  .filter(Boolean)
-
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
-export function createApp(options: AppOptions = { corsOrigins: configuredOrigins, metrics: configuredMetrics }) {
+export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS, metrics: configuredMetrics }) {
   const metrics = options.metrics ?? configuredMetrics
   return new Elysia()
     .use(errorHandler)
@@ -59,5 +54,3 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(orderRoutes)
     .use(alertRoutes)
 }
-
-export type App = ReturnType<typeof createApp>

@@ -15,7 +15,8 @@ import {
   orderSchema,
   updateStatusBody,
 } from './schemas'
-import { getOrder, listOrders, placeOrder, updateOrderStatus, type PublicOrder } from './service'
+import { getOrder, listOrders, placeOrder, updateOrderStatus } from './service'
+import type { PublicOrder } from './sql'
 
 /** Counts an order the rules refused (insufficient_stock, product_not_found, conflict) and passes the error on. */
 function countRefusal(error: unknown): never {

@@ -3,8 +3,9 @@
  * path), orders placed and refused, alerts, the pool, and METRICS_TOKEN.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { call, resetDatabase, type Seeded } from './helpers'
+import { createApp } from '../../src/app'
+import type { OpenApiDocument } from '../support/body'
+import { call, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 
@@ -83,7 +84,7 @@ describe('GET /metrics', () => {
   })
 
   test('orders placed and refused by reason; an idempotent replay is not counted twice', async () => {
-    const [product] = await call('POST', '/products', { as: users.manager, body: { name: 'Metered Bolt', price: 2.5, stock: 3, low_stock_threshold: 2 } }).then((r) => [r.body])
+    const product = (await call('POST', '/products', { as: users.manager, body: { name: 'Metered Bolt', price: 2.5, stock: 3, low_stock_threshold: 2 } })).body
     const before = await scrape()
     const placed = sample(before, 'inventory_orders_placed_total')!
     const refused = (reason: string, text: string) => sample(text, 'inventory_orders_refused_total', { reason })!
@@ -105,11 +106,11 @@ describe('GET /metrics', () => {
     expect(refused('product_not_found', after)).toBe(refused('product_not_found', before) + 1)
     expect(refused('conflict', after)).toBe(refused('conflict', before) + 1)
     expect(sample(after, 'inventory_low_stock_alerts_total')).toBe(alerts + 1)
-    expect((await call('GET', '/alerts', { as: users.manager })).body.items[0]).toMatchObject({ product_id: product.id, stock: 1 })
+    expect((await call('GET', '/alerts', { as: users.manager })).body.items?.[0]).toMatchObject({ product_id: product.id, stock: 1 })
   })
 
   test('documented as text/plain, public when no METRICS_TOKEN is set', async () => {
-    const document = (await call('GET', '/swagger/json')).body
+    const document = (await call<OpenApiDocument>('GET', '/swagger/json')).body
     const operation = document.paths['/metrics'].get
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/plain'])
     expect(operation.security).toBeUndefined()
@@ -140,7 +141,7 @@ describe('METRICS_TOKEN', () => {
 
   test('the document asks for the metrics token', async () => {
     const response = await guarded.handle(new Request('http://localhost/swagger/json'))
-    const document: any = await response.json()
+    const document = (await response.json()) as OpenApiDocument
     expect(document.paths['/metrics'].get.security).toEqual([{ metricsToken: [] }])
     expect(document.components.securitySchemes.metricsToken).toMatchObject({ type: 'http', scheme: 'bearer' })
   })
