@@ -96,6 +96,8 @@ interface Row {
   api: Measured
   r: Measured
   h: Measured
+  /** The same requests to the API started with METRICS_ENABLED=false, in the same rounds. */
+  withoutMetrics?: Measured
 }
 
 async function main() {
@@ -108,21 +110,22 @@ async function main() {
   const { customerId } = await seedBase(db)
 
   const jwtSecret = crypto.getRandomValues(new Uint8Array(48)).toBase64()
-  const api = await startService(
-    'API',
-    join(root, 'src/index.ts'),
-    {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: jwtSecret,
-      DATABASE_URL: databaseUrl,
-      MIGRATIONS_RUN: 'false',
-      WEB_CONCURRENCY: String(workers),
-      DATABASE_POOL_SIZE: String(poolSize),
-    },
-    '/health',
-  )
+  const apiEnv = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: jwtSecret,
+    DATABASE_URL: databaseUrl,
+    MIGRATIONS_RUN: 'false',
+    WEB_CONCURRENCY: String(workers),
+    DATABASE_POOL_SIZE: String(poolSize),
+  }
+  const api = await startService('API', join(root, 'src/index.ts'), apiEnv, '/health')
   cleanups.push(() => api.stop())
+  // The same API without metrics (no request counting, no /metrics), for the rows that compare the two.
+  const withoutMetrics = workloads.some((w) => w.compareWithoutMetrics)
+    ? await startService('API without metrics', join(root, 'src/index.ts'), { ...apiEnv, METRICS_ENABLED: 'false' }, '/health')
+    : undefined
+  if (withoutMetrics) cleanups.push(() => withoutMetrics.stop())
   const ceiling = await startService(
     'R',
     join(import.meta.dir, 'servers/db-ceiling.ts'),
@@ -146,7 +149,8 @@ async function main() {
     await seedProducts(db, dataset.products)
     for (const workload of inDataset) {
       if (workload.explain) explains[workload.key] = await explain(db, workload.explain)
-      rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth])))
+      const compared = workload.compareWithoutMetrics ? withoutMetrics : undefined
+      rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth], compared)))
     }
   }
   return { rows, explains }
@@ -173,7 +177,14 @@ async function startHttpCeiling(workload: Workload, api: Service, auth: Record<s
   return server
 }
 
-async function measureWorkload(workload: Workload, dataset: Dataset, api: Service, ceiling: Service, auth: Record<string, string>): Promise<Row[]> {
+async function measureWorkload(
+  workload: Workload,
+  dataset: Dataset,
+  api: Service,
+  ceiling: Service,
+  auth: Record<string, string>,
+  withoutMetrics?: Service,
+): Promise<Row[]> {
   const h = await startHttpCeiling(workload, api, auth)
   const request = workload.request(dataset, auth)
   const rows: Row[] = []
@@ -183,7 +194,8 @@ async function measureWorkload(workload: Workload, dataset: Dataset, api: Servic
       // Warm-up, not recorded: JIT, connection pools, the Basic verification cache.
       await runWrk(wrk, api.url, request, connections, 2)
       await runWrk(wrk, ceiling.url, request, connections, 1)
-      const runs = { api: [] as Array<WrkResult & { rssMb: number }>, r: [] as WrkResult[], h: [] as WrkResult[] }
+      if (withoutMetrics) await runWrk(wrk, withoutMetrics.url, request, connections, 2)
+      const runs = { api: [] as Array<WrkResult & { rssMb: number }>, r: [] as WrkResult[], h: [] as WrkResult[], off: [] as WrkResult[] }
       const measure = {
         api: async () => {
           const memory = watchMemory(api.process.pid)
@@ -192,15 +204,24 @@ async function measureWorkload(workload: Workload, dataset: Dataset, api: Servic
         },
         r: async () => void runs.r.push(await runWrk(wrk, ceiling.url, request, connections, seconds)),
         h: async () => void runs.h.push(await runWrk(wrk, h.url, request, connections, seconds)),
+        off: async () => void runs.off.push(await runWrk(wrk, withoutMetrics!.url, request, connections, seconds)),
       }
-      const order = ['api', 'r', 'h'] as const
+      const order = withoutMetrics ? (['api', 'off', 'r', 'h'] as const) : (['api', 'r', 'h'] as const)
       for (let round = 0; round < rounds; round++) {
         progress(`${workload.key} @${connections}: round ${round + 1}/${rounds}`)
         // Each server goes first in one round: whatever the database is doing (a checkpoint, new
         // WAL files after a burst of orders) does not always fall on the same one.
         for (let i = 0; i < order.length; i++) await measure[order[(round + i) % order.length]!]()
       }
-      rows.push({ workload: workload.label, key: workload.key, connections, api: summarise(runs.api), r: summarise(runs.r), h: summarise(runs.h) })
+      rows.push({
+        workload: workload.label,
+        key: workload.key,
+        connections,
+        api: summarise(runs.api),
+        r: summarise(runs.r),
+        h: summarise(runs.h),
+        withoutMetrics: withoutMetrics ? summarise(runs.off) : undefined,
+      })
     }
   } finally {
     await h.stop()
@@ -246,6 +267,14 @@ function checks(rows: Row[]): Check[] {
     }
   }
   ratio('product-bearer', 'GET /products/{id} Bearer', 0.8)
+  for (const row of rows.filter((r) => r.withoutMetrics)) {
+    const value = row.api.rps / row.withoutMetrics!.rps
+    out.push({
+      target: `${row.workload} @${row.connections} with metrics ≥ 0.97 × without`,
+      met: value >= 0.97,
+      detail: `${fmt(row.api.rps)} vs ${fmt(row.withoutMetrics!.rps)} req/s (runs ${row.api.runs.join('/')} vs ${row.withoutMetrics!.runs.join('/')}): ${fmt(value, 3)} ×`,
+    })
+  }
   for (const connections of connectionCounts) {
     const basic = find('product-basic', connections)
     const bearer = find('product-bearer', connections)
