@@ -25,7 +25,7 @@ export interface AppOptions {
 const configuredMetrics = { enabled: config.METRICS_ENABLED, token: config.METRICS_TOKEN }
 
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
-export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS, metrics: configuredMetrics }) {
+export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS }) {
   const metrics = options.metrics ?? configuredMetrics
   return new Elysia()
     .use(errorHandler)

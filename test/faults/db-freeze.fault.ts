@@ -10,6 +10,7 @@
  * in the database with the stock equal to its movements.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { CLIENT_TIMEOUT_MARGIN_MS } from '../../src/db/bounded-client'
 import {
   ApiProcess,
   checkOrderInvariants,
@@ -33,7 +34,7 @@ import {
 const POOL_SIZE = 4
 const POOL_TIMEOUT_MS = 1000
 const STATEMENT_TIMEOUT_MS = 2000
-const CLIENT_MARGIN_MS = 500 // src/db/bounded-client.ts: the client waits this much longer than the server would
+const CLIENT_MARGIN_MS = CLIENT_TIMEOUT_MARGIN_MS // the client waits this much longer than the server would
 const SLACK_MS = 1500 // scheduling on a shared 2-core machine; the bounds themselves are the env values
 const REQUEST_BOUND_MS = POOL_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + CLIENT_MARGIN_MS + SLACK_MS
 const READINESS_BOUND_MS = 2000
