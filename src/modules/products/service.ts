@@ -1,6 +1,7 @@
-import { IsNull, QueryFailedError, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
+import { IsNull, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
+import { onUniqueViolation } from '../../db/errors'
 import { preparedQuery } from '../../db/prepared'
 import { conflict, invalidInput, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
@@ -127,18 +128,8 @@ async function replaceCategories(manager: EntityManager, productId: number, ids:
   await linkCategories(manager, productId, ids)
 }
 
-const isSkuTaken = (error: unknown) =>
-  error instanceof QueryFailedError && (error.driverError as { constraint?: string }).constraint === 'products_sku_lower_key'
-
-/** Runs a write, turning a clash on the case-insensitive SKU index into the spec's 409. */
-async function uniqueSku<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write()
-  } catch (error) {
-    if (isSkuTaken(error)) throw conflict('A product with this SKU already exists.')
-    throw error
-  }
-}
+/** A clash on the case-insensitive SKU index (the products' only unique one besides the id) is the spec's 409. */
+const uniqueSku = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A product with this SKU already exists.'))
 
 export async function createProduct(input: NewProduct, userId: number): Promise<PublicProduct> {
   const stock = input.stock ?? input.stock_quantity
