@@ -29,6 +29,7 @@ export interface PublicStockMovement {
   delta: number
   stock_after: number
   reason: MovementReason
+  note: string | null
   user_id: number | null
   order_id: number | null
   created_at: string
@@ -216,6 +217,7 @@ export async function listStockMovements(productId: number, limit: number, offse
     delta: movement.delta,
     stock_after: movement.stockAfter,
     reason: movement.reason,
+    note: movement.note,
     user_id: movement.userId,
     order_id: movement.orderId,
     created_at: movement.createdAt.toISOString(),
