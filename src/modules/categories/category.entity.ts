@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm'
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm'
 
 @Entity({ name: 'categories' })
 @Index('categories_name_lower_key', { synchronize: false })
@@ -17,4 +17,8 @@ export class Category {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date
+
+  /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
+  @VersionColumn({ type: 'bigint', default: 1 })
+  version: string
 }

@@ -1,6 +1,7 @@
 import { dataSource } from '../../db/data-source'
 import { onUniqueViolation } from '../../db/errors'
-import { conflict, notFound } from '../../http/errors'
+import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
+import { conflict, notFound, preconditionFailed } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Category } from './category.entity'
 
@@ -27,12 +28,15 @@ const toPublicCategory = (category: Category): PublicCategory => ({
   updated_at: category.updatedAt.toISOString(),
 })
 
+const categoryTag = (category: Category) => strongTag(category.version)
+
+const versioned = (category: Category): Versioned<PublicCategory> => ({ body: toPublicCategory(category), etag: categoryTag(category) })
+
 /** A clash on the case-insensitive name index is the spec's 409. */
 const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
-export async function createCategory(input: { name: string; description: string | null }): Promise<PublicCategory> {
-  const category = await uniqueName(() => categories().save(categories().create(input)))
-  return toPublicCategory(category)
+export async function createCategory(input: { name: string; description: string | null }): Promise<Versioned<PublicCategory>> {
+  return versioned(await uniqueName(() => categories().save(categories().create(input))))
 }
 
 export async function listCategories(limit: number, offset: number): Promise<Page<PublicCategory>> {
@@ -40,19 +44,22 @@ export async function listCategories(limit: number, offset: number): Promise<Pag
   return { items: rows.map(toPublicCategory), total, limit, offset }
 }
 
-export async function getCategory(id: number): Promise<PublicCategory> {
+export async function getCategory(id: number): Promise<Versioned<PublicCategory>> {
   const category = await categories().findOneBy({ id })
   if (!category) throw notFound('Category', id)
-  return toPublicCategory(category)
+  return versioned(category)
 }
 
-export async function updateCategory(id: number, changes: CategoryChanges): Promise<PublicCategory> {
+/** Applies `changes` if `ifMatch` (an If-Match header) still names the current version, else 412 with nothing written. */
+export async function updateCategory(id: number, changes: CategoryChanges, ifMatch?: string): Promise<Versioned<PublicCategory>> {
   return dataSource.transaction(async (manager) => {
-    // Locked so that a concurrent delete cannot make save() re-insert the row.
+    // Locked so that a concurrent delete cannot make save() re-insert the row, nor a concurrent write slip past If-Match.
     const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })
     if (!category) throw notFound('Category', id)
+    if (!ifMatchHolds(ifMatch, categoryTag(category))) throw preconditionFailed('category')
     manager.merge(Category, category, changes)
-    return toPublicCategory(await uniqueName(() => manager.save(category)))
+    // save() reads the new version back (RETURNING), and writes nothing when nothing changed.
+    return versioned(await uniqueName(() => manager.save(category)))
   })
 }
 

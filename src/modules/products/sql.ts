@@ -37,7 +37,11 @@ const ORDER_BY: Record<ProductSort | 'id', string> = {
   '-created_at': 'p.created_at DESC, p.id',
 }
 
-export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+/** One product, with the row version its ETag is made of. */
+export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, p.version, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+
+/** The same, locking the row for a write that depends on what was read (If-Match, the stock before). */
+export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
