@@ -1,22 +1,13 @@
 import { dataSource } from '../../db/data-source'
 import { onUniqueViolation } from '../../db/errors'
+import type { z } from 'zod'
 import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
 import { conflict, notFound, preconditionFailed } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Category } from './category.entity'
+import type { categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
 
-export interface PublicCategory {
-  id: number
-  name: string
-  description: string | null
-  created_at: string
-  updated_at: string
-}
-
-export interface CategoryChanges {
-  name?: string
-  description?: string | null
-}
+export type PublicCategory = z.output<typeof categorySchema>
 
 const categories = () => dataSource.getRepository(Category)
 
@@ -35,7 +26,7 @@ const versioned = (category: Category): Versioned<PublicCategory> => ({ body: to
 /** A clash on the case-insensitive name index is the spec's 409. */
 const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
-export async function createCategory(input: { name: string; description: string | null }): Promise<Versioned<PublicCategory>> {
+export async function createCategory(input: z.output<typeof createCategoryBody>): Promise<Versioned<PublicCategory>> {
   return versioned(await uniqueName(() => categories().save(categories().create(input))))
 }
 
@@ -51,7 +42,11 @@ export async function getCategory(id: number): Promise<Versioned<PublicCategory>
 }
 
 /** Applies `changes` if `ifMatch` (an If-Match header) still names the current version, else 412 with nothing written. */
-export async function updateCategory(id: number, changes: CategoryChanges, ifMatch?: string): Promise<Versioned<PublicCategory>> {
+export async function updateCategory(
+  id: number,
+  changes: z.output<typeof updateCategoryBody>,
+  ifMatch?: string,
+): Promise<Versioned<PublicCategory>> {
   return dataSource.transaction(async (manager) => {
     // Locked so that a concurrent delete cannot make save() re-insert the row, nor a concurrent write slip past If-Match.
     const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })

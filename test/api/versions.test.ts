@@ -1,7 +1,8 @@
 /** ETag, If-None-Match and If-Match on products and categories (SPEC › Stock operations › Versions). */
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, type Seeded } from './helpers'
-import { insertProduct, stockOf } from './fixtures'
+import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
+import type { OpenApiDocument } from '../support/body'
+import { insertProduct, stockOf } from '../support/fixtures'
 
 let users: Seeded
 beforeEach(async () => {
@@ -180,7 +181,7 @@ describe('PUT /products/{id} with If-Match', () => {
       expect(loser.body).toEqual(PRODUCT_CHANGED)
       const [row] = await query('SELECT name, stock_quantity FROM products WHERE id = $1', [id])
       expect(row).toEqual({ name: winner.body.name, stock_quantity: winner.body.stock })
-      expect(await stockOf(id)).toEqual({ stock: winner.body.stock, ledger: winner.body.stock })
+      expect(await stockOf(id)).toEqual({ stock: winner.body.stock!, ledger: winner.body.stock! })
       expect(await etagOf(`/products/${id}`)).toBe(winner.headers.get('etag')!)
     }
   })
@@ -230,7 +231,7 @@ describe('category ETag', () => {
 
 describe('OpenAPI', () => {
   test('documents the ETag header, If-None-Match and 304 on reads, If-Match and 412 on writes', async () => {
-    const { body: document } = await call('GET', '/swagger/json')
+    const { body: document } = await call<OpenApiDocument>('GET', '/swagger/json')
     for (const [path, resource] of [
       ['/products', 'product'],
       ['/categories', 'category'],
