@@ -4,7 +4,7 @@ import { dataSource } from './db/data-source'
 import { openDatabase } from './db/database'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
-import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
+import { purgeExpiredIdempotencyKeys } from './modules/idempotency/idempotency'
 import { ensureAdmin } from './modules/users/service'
 import { supervise, WORKER_ENV } from './supervisor'
 

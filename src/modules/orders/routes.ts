@@ -1,11 +1,11 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { conflict, invalidInput, notFound } from '../../http/errors'
+import { invalidInput, notFound } from '../../http/errors'
+import { IDEMPOTENCY_CONFLICTS, idempotencyKeyHeaders, reply } from '../idempotency/idempotency'
 import { insufficientStock } from '../products/stock'
 import {
   createOrderBody,
-  createOrderHeaders,
   invalidStatus,
   MAX_ORDER_QUANTITY,
   orderListQuery,
@@ -21,16 +21,11 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .use(authPlugin)
   .post(
     '',
-    async ({ body, headers, user, set }) => {
-      const outcome = await placeOrder(user.id, body, headers['idempotency-key'])
-      set.status = outcome.status
-      if (outcome.replayed) set.headers['idempotent-replayed'] = 'true'
-      return outcome.body as PublicOrder
-    },
+    async ({ body, headers, user, set }) => reply<PublicOrder>(set, await placeOrder(user.id, body, headers['idempotency-key'])),
     {
       auth: true,
       body: createOrderBody,
-      headers: createOrderHeaders,
+      headers: idempotencyKeyHeaders,
       response: {
         201: orderSchema,
         ...errorResponses(
@@ -39,8 +34,7 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
           insufficientStock('Product A', 5, 10),
           ...JSON_BODY_ERRORS,
           notFound('Product', 42),
-          conflict('This Idempotency-Key was already used with a different request.'),
-          conflict('A request with this Idempotency-Key is still in progress.'),
+          ...IDEMPOTENCY_CONFLICTS,
         ),
       },
       detail: {
