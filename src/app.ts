@@ -12,6 +12,7 @@ import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { productRoutes } from './modules/products/routes'
+import { stockAdjustmentRoutes } from './modules/stock-adjustments/routes'
 import { userRoutes } from './modules/users/routes'
 
 export interface AppOptions {
@@ -45,5 +46,6 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(categoryRoutes)
     .use(productRoutes)
     .use(orderRoutes)
+    .use(stockAdjustmentRoutes)
     .use(alertRoutes)
 }

@@ -76,6 +76,7 @@ const TAGS = [
   { name: 'Products', description: 'The catalogue, its stock and the recorded stock movements.' },
   { name: 'Orders', description: 'Orders take stock atomically and never oversell.' },
   { name: 'Alerts', description: 'Low-stock alerts, recorded when a product falls below its threshold.' },
+  { name: 'Stock adjustments', description: 'Changes of stock with a reason, one product or many at once, compare-and-set with expected_stock.' },
 ]
 
 /**

@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
+import { STOCK_MAX } from './sql'
 
 const PRICE_MAX = 9_999_999_999.99
-const STOCK_MAX = 1_000_000_000
 /** numeric(12,2): up to 10 integer digits and 2 decimals, no sign, no exponent. */
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/
 
@@ -12,7 +12,7 @@ const categoryIdsError = fieldMessages('Category IDs')
 const categoryIdError = fieldMessages('Each category ID')
 
 const SKU_CHARACTERS = /^[A-Za-z0-9_.-]+$/
-const skuText = (label: string) =>
+export const skuText = (label: string) =>
   text(label, 1, 64).regex(SKU_CHARACTERS, { error: `${label} may contain only letters, digits, "_", "." and "-".` })
 
 const sku = skuText('Product SKU')

@@ -7,6 +7,9 @@
 import type { z } from 'zod'
 import type { productListQuery, productSchema, ProductSort } from './schemas'
 
+/** The most units a product may hold: `stock` in a PUT, and what adjustments may reach (int range with room). */
+export const STOCK_MAX = 1_000_000_000
+
 export type ProductFilters = z.output<typeof productListQuery>
 export type PublicProduct = z.output<typeof productSchema>
 
