@@ -7,6 +7,9 @@ import { ADJUSTMENT_REASONS } from '../products/stock-movement.entity'
 export const MAX_BULK_ITEMS = 1000
 
 const deltaError = fieldMessages('Adjustment delta')
+const reasonMessages = fieldMessages('Adjustment reason')
+// A missing enum is zod's invalid_value, not the invalid_type that fieldMessages calls "required".
+const reasonError = (issue: Parameters<typeof reasonMessages>[0]) => (issue.input === undefined ? 'Adjustment reason is required.' : reasonMessages(issue))
 
 const adjustmentFields = {
   delta: z
@@ -15,7 +18,7 @@ const adjustmentFields = {
     .max(STOCK_MAX, { error: deltaError })
     .refine((delta) => delta !== 0, { error: 'Adjustment delta must not be zero.' })
     .meta({ description: `The change of stock: a non-zero integer, −${STOCK_MAX}–${STOCK_MAX}.`, example: -3 }),
-  reason: z.enum(ADJUSTMENT_REASONS, { error: fieldMessages('Adjustment reason') }).meta({
+  reason: z.enum(ADJUSTMENT_REASONS, { error: reasonError }).meta({
     description: 'Why the stock changes; kept as the ledger movement\'s `reason`.',
     example: 'damage',
   }),
