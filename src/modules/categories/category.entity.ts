@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm'
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm'
 
 @Entity({ name: 'categories' })
 @Index('categories_name_lower_key', { synchronize: false })
@@ -19,6 +19,6 @@ export class Category {
   updatedAt: Date
 
   /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
-  @VersionColumn({ type: 'bigint', default: 1 })
+  @Column({ type: 'bigint', default: 1 })
   version: string
 }

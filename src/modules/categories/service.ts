@@ -53,8 +53,9 @@ export async function updateCategory(
     if (!category) throw notFound('Category', id)
     if (!ifMatchHolds(ifMatch, categoryTag(category))) throw preconditionFailed('category')
     manager.merge(Category, category, changes)
-    // save() reads the new version back (RETURNING), and writes nothing when nothing changed.
-    return versioned(await uniqueName(() => manager.save(category)))
+    await uniqueName(() => manager.save(category))
+    // Read back: the trigger's new version is not among the columns save() returns.
+    return versioned(await manager.findOneByOrFail(Category, { id }))
   })
 }
 

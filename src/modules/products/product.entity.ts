@@ -9,7 +9,6 @@ import {
   ManyToMany,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
-  VersionColumn,
 } from 'typeorm'
 import type { Category } from '../categories/category.entity'
 
@@ -64,7 +63,7 @@ export class Product {
   updatedAt: Date
 
   /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
-  @VersionColumn({ type: 'bigint', default: 1 })
+  @Column({ type: 'bigint', default: 1 })
   version: string
 
   /** Soft delete: past orders and movements keep pointing at the row. */

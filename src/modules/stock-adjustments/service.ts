@@ -6,7 +6,7 @@ import { STOCK_MAX } from '../products/sql'
 import type { PublicStockMovement } from '../products/service'
 import { logLowStock } from '../products/stock'
 import type { AdjustmentRequest, BulkAdjustmentRequest } from './schemas'
-import { ADJUST_STOCK, type AdjustmentFailure, type AdjustmentRow } from './sql'
+import { ADJUST_STOCK, adjustmentParameters, toPublicMovements, type AdjustmentFailure, type AdjustmentRow } from './sql'
 
 type Item = AdjustmentRequest & { product_id?: number; sku?: string }
 type Alerts = NonNullable<AdjustmentRow['alerts']>
@@ -30,16 +30,6 @@ function refusal(failure: AdjustmentFailure): HttpError {
 /** A bulk item's error names its position ("Item 3: …"). */
 export const atItem = (position: number, error: HttpError) => new HttpError(error.status, error.title, `Item ${position}: ${error.message}`)
 
-const parameters = (items: Item[], userId: number) => [
-  items.map((item) => item.product_id ?? null),
-  items.map((item) => item.sku ?? null),
-  items.map((item) => item.delta),
-  items.map((item) => item.reason),
-  items.map((item) => item.note ?? null),
-  items.map((item) => item.expected_stock ?? null),
-  userId,
-]
-
 /**
  * Runs ADJUST_STOCK (on its own, or inside the Idempotency-Key's transaction) and turns its row
  * into the movements, in the items' order, or the first failing item's error.
@@ -50,12 +40,10 @@ async function applyAdjustments(
   refused: (failure: AdjustmentFailure) => HttpError,
   manager?: EntityManager,
 ): Promise<{ movements: PublicStockMovement[]; alerts: Alerts }> {
-  const values = parameters(items, userId)
+  const values = adjustmentParameters(items, userId)
   const [row]: AdjustmentRow[] = manager ? await manager.query(ADJUST_STOCK, values) : await preparedQuery<AdjustmentRow>(ADJUST_STOCK, values)
   if (row!.failure) throw refused(row!.failure)
-  const createdAt = row!.created_at.toISOString()
-  const movements = row!.movements!.map(({ position, ...movement }) => ({ ...movement, user_id: userId, order_id: null, created_at: createdAt }))
-  return { movements: movements as PublicStockMovement[], alerts: row!.alerts ?? [] }
+  return { movements: toPublicMovements(row!, userId) as PublicStockMovement[], alerts: row!.alerts ?? [] }
 }
 
 const logCrossings = (alerts: Alerts = []) =>

@@ -27,6 +27,31 @@ export interface PlannedMovement {
   note: string | null
 }
 
+/** An item of a batch as the statement takes it. */
+export interface AdjustmentItem {
+  product_id?: number
+  sku?: string
+  delta: number
+  reason: string
+  note?: string | null
+  expected_stock?: number
+}
+
+/** ADJUST_STOCK's parameters: the items as parallel arrays, then the user. */
+export const adjustmentParameters = (items: AdjustmentItem[], userId: number) => [
+  items.map((item) => item.product_id ?? null),
+  items.map((item) => item.sku ?? null),
+  items.map((item) => item.delta),
+  items.map((item) => item.reason),
+  items.map((item) => item.note ?? null),
+  items.map((item) => item.expected_stock ?? null),
+  userId,
+]
+
+/** The movements of an applied batch, in the items' order, as the API shows them. */
+export const toPublicMovements = (row: AdjustmentRow, userId: number) =>
+  row.movements!.map(({ position, ...movement }) => ({ ...movement, user_id: userId, order_id: null, created_at: row.created_at.toISOString() }))
+
 export interface AdjustmentRow {
   failure: AdjustmentFailure | null
   movements: PlannedMovement[] | null
