@@ -238,6 +238,7 @@ describe('POST /stock-adjustments', () => {
       [{ product_id: ids[1], delta: 1, reason: 'count', expected_stock: 9 }, 409, conflict('Item 4: The stock is 10, not the expected 9.')],
       [{ product_id: ids[2], delta: 1 }, 400, invalid('Item 4: Adjustment reason is required.')],
       [{ product_id: ids[2], sku: 'X', delta: 1, reason: 'restock' }, 400, invalid('Item 4: Send either product_id or sku.')],
+      [[{ product_id: ids[2] }], 400, invalid('Item 4: The item must be an object.')],
     ]
     const before = await snapshot()
     for (const [last, status, body] of cases) {

@@ -43,7 +43,7 @@ const bulkItem = z
     product_id: integer('Item product_id', 1, 2_147_483_647).optional().meta({ description: 'The product, by id…', example: 12 }),
     sku: skuText('Item sku').optional().meta({ description: '…or by SKU (regardless of case).', example: 'DRL-18V-02' }),
     ...adjustmentFields,
-  })
+  }, { error: fieldMessages('The item') })
   .refine((item) => (item.product_id === undefined) !== (item.sku === undefined), {
     error: 'Send either product_id or sku.',
   })
