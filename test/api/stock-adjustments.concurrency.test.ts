@@ -74,6 +74,11 @@ test('orders, adjustments and overlapping bulks: no deadlock, no 5xx, a coherent
     return { kind, ...(await post('/stock-adjustments', pick([users.manager, users.admin]), { items })), expected }
   }
   const outcomes = await Promise.all(Array.from({ length: REQUESTS }, one))
+  // At rest, a compare-and-set with the stock just read must succeed: at least one to check below.
+  const expected = await stockNow(ids[0]!)
+  const atRest = await post(`/products/${ids[0]}/stock-adjustments`, users.admin, { delta: 1, reason: 'count', expected_stock: expected })
+  expect(atRest.status).toBe(201)
+  outcomes.push({ kind: 'adjust-cas', ...atRest, expected: new Map([[ids[0]!, expected]]) })
 
   expect(outcomes.filter((outcome) => outcome.status >= 500)).toEqual([])
   for (const outcome of outcomes) expect([201, 400, 409]).toContain(outcome.status)
