@@ -478,7 +478,7 @@ const isBodyLevel = (body: { error: string; message: string }) =>
 const allows = (access: Access, role: Role) => access === 'auth' || access === 'public' || access === 'optional' || access.includes(role)
 
 /** The string values of a 2xx body that may legitimately repeat what was submitted: a resource's own text. */
-const ECHO_FIELDS = new Set(['name', 'description', 'username', 'product_name'])
+const ECHO_FIELDS = new Set(['name', 'description', 'username', 'product_name', 'sku', 'note'])
 
 function collectEchoes(value: unknown, key: string | undefined, found: string[]) {
   if (typeof value === 'string') {
