@@ -14,7 +14,7 @@ export interface Account {
 
 const basic = ({ username, password }: Account) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
 
-export const inventoryClient = (baseUrl: string, fetch: typeof globalThis.fetch) => createClient<paths>({ baseUrl, fetch })
+export const inventoryClient = (baseUrl: string, fetch: (request: Request) => Promise<Response>) => createClient<paths>({ baseUrl, fetch })
 
 /** README's "first order": register, log in, the admin's product, the customer's order, its stock, a missing product. */
 export async function firstOrder(client: ReturnType<typeof inventoryClient>, admin: Account, customer: Account) {
