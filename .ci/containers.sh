@@ -73,6 +73,7 @@ grep -E '^(=== |dockerd pid|a Docker engine|oven/|pgvector/|nginx:)' "$standins_
 rm -f "$standins_log"
 done_step
 trap teardown EXIT
+trap 'exit 143' TERM INT # a signal ends the script through teardown too
 
 free_port() { bun -e 'const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() }); console.log(s.port); s.stop(true)'; }
 API_PORT=$(free_port)

@@ -24,15 +24,27 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/** `bun src/db/cli.ts migrate`, the compose `migrate` service's command, with the given database settings. */
-async function migrate(env: Record<string, string>) {
+/**
+ * `bun src/db/cli.ts migrate`, the compose `migrate` service's command, with the given database
+ * settings; `onWarning` sees each warning line (they go to stderr) as it comes.
+ */
+async function migrate(env: Record<string, string>, onWarning: (line: string) => void = () => {}) {
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env
   const child = Bun.spawn(['bun', 'src/db/cli.ts', 'migrate'], {
     env: { ...rest, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  const [exitCode, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+  let stderr = ''
+  const readStderr = (async () => {
+    const decoder = new TextDecoder()
+    for await (const chunk of child.stderr) {
+      const text = decoder.decode(chunk, { stream: true })
+      stderr += text
+      for (const line of text.split('\n')) if (line.includes('"level":"warn"')) onWarning(line)
+    }
+  })()
+  const [exitCode, stdout] = await Promise.all([child.exited, new Response(child.stdout).text(), readStderr])
   return { exitCode, output: stdout + stderr }
 }
 
@@ -89,16 +101,18 @@ describe('a database that is still starting', () => {
 
   test('is retried: migrate waits for it and succeeds once it accepts connections', async () => {
     const port = await freePort()
-    // Nothing listens on the port yet; the real PostgreSQL appears behind it 1.5 s later.
-    setTimeout(() => {
-      forwarder = createServer((socket) => {
+    // Nothing listens on the port until migrate has been refused once; then the real PostgreSQL appears behind it.
+    const appear = () => {
+      forwarder ??= createServer((socket) => {
         const upstream = connect(Number(testUrl.port), testUrl.hostname)
         socket.pipe(upstream).pipe(socket)
         socket.on('error', () => upstream.destroy())
         upstream.on('error', () => socket.destroy())
       }).listen(port, '127.0.0.1')
-    }, 1500)
-    const { exitCode, output } = await migrate({ DATABASE_URL: urlThrough(port), DATABASE_CONNECT_RETRY_SECONDS: '30' })
+    }
+    const { exitCode, output } = await migrate({ DATABASE_URL: urlThrough(port), DATABASE_CONNECT_RETRY_SECONDS: '30' }, (line) => {
+      if (line.includes('"msg":"database not reachable yet, retrying"')) appear()
+    })
     expect(output).toContain('"msg":"database not reachable yet, retrying"')
     expect(output).toContain('No pending migrations.')
     expect(exitCode).toBe(0)
