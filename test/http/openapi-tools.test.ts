@@ -1,17 +1,17 @@
 /**
  * The served OpenAPI document as real tools read it: Redocly's recommended ruleset (with the two
  * exceptions of redocly.yaml) finds nothing, and openapi-typescript turns it into types with which a
- * small openapi-fetch client (test/openapi-client/) type-checks and works — where a path or field the
+ * small openapi-fetch client (test/http/openapi-client/) type-checks and works — where a path or field the
  * document does not have fails the type check.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import openapiTS, { astToString } from 'openapi-typescript'
-import { app, call, resetDatabase, type Seeded } from './helpers'
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript'
+import { app, call, resetDatabase, type Seeded } from '../support/helpers'
 
-const root = join(import.meta.dir, '..')
+const root = join(import.meta.dir, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'inventory-openapi-'))
 const clientPath = join(import.meta.dir, 'openapi-client/client.ts')
 const clientSource = await Bun.file(clientPath).text()
@@ -19,7 +19,7 @@ let users: Seeded
 
 beforeAll(async () => {
   users = await resetDatabase()
-  const served = await call('GET', '/swagger/json')
+  const served = await call<OpenAPI3>('GET', '/swagger/json')
   expect(served.status).toBe(200)
   await Bun.write(join(workDir, 'openapi.json'), served.text)
   await Bun.write(join(workDir, 'schema.d.ts'), astToString(await openapiTS(served.body)))

@@ -1,6 +1,6 @@
 /**
  * A small client of the API as code generators see it: `paths` comes from openapi-typescript run on
- * the served document (test/openapi-tools.test.ts writes ./schema.d.ts next to a copy of this file),
+ * the served document (test/http/openapi-tools.test.ts writes ./schema.d.ts next to a copy of this file),
  * and openapi-fetch types every path, parameter, body and response from it. A path or field that the
  * document does not have is a type error. Not in the root tsconfig: schema.d.ts exists only there.
  */

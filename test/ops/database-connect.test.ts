@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createServer, connect, type Server } from 'node:net'
 import { Client } from 'pg'
-import { loadConfig } from '../src/config'
-import { dataSource } from '../src/db/data-source'
+import { loadConfig } from '../../src/config'
+import { dataSource } from '../../src/db/data-source'
 
 const testUrl = new URL(process.env.DATABASE_URL!)
 const role = `connect_test_${process.pid}`
