@@ -29,7 +29,8 @@ const schema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-    // The address in parts, instead of DATABASE_URL: any password works as it is, with no URL encoding.
+    // The address in parts, when DATABASE_URL is unset: any password works as it is, with no URL encoding.
+    // (DATABASE_URL wins: the supervisor hands its workers the URL of the database it prepared.)
     DATABASE_HOST: optionalText,
     DATABASE_PORT: int(1, 65535).default(5432),
     DATABASE_USER: optionalText,
@@ -82,9 +83,6 @@ const schema = z
         path: ['REQUEST_TIMEOUT_SECONDS'],
         message: `must be more than DATABASE_POOL_TIMEOUT_MS + DATABASE_STATEMENT_TIMEOUT_MS (${databaseMs / 1000} s), or 0`,
       })
-    }
-    if (env.DATABASE_HOST && env.DATABASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['DATABASE_HOST'], message: 'and DATABASE_URL are alternatives: set one of them' })
     }
     if (env.DATABASE_HOST && !env.DATABASE_USER) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_USER'], message: 'is required with DATABASE_HOST' })

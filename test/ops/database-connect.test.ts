@@ -81,11 +81,13 @@ describe('the database address in parts', () => {
     return { exitCode: result.exitCode, stderr: result.stderr.toString() }
   }
 
-  test('DATABASE_HOST and DATABASE_URL together, or DATABASE_HOST without a user, stop the start with a message', () => {
-    const both = configure({ DATABASE_URL: 'postgres://u:p@db:5432/inventory', DATABASE_HOST: 'db', DATABASE_USER: 'u' })
-    expect(both).toEqual({ exitCode: 1, stderr: expect.stringContaining('DATABASE_HOST: and DATABASE_URL are alternatives: set one of them') })
-    const noUser = configure({ DATABASE_HOST: 'db' })
-    expect(noUser).toEqual({ exitCode: 1, stderr: expect.stringContaining('DATABASE_USER: is required with DATABASE_HOST') })
+  test('DATABASE_HOST without a user stops the start with a message', () => {
+    expect(configure({ DATABASE_HOST: 'db' })).toEqual({ exitCode: 1, stderr: expect.stringContaining('DATABASE_USER: is required with DATABASE_HOST') })
+  })
+
+  test('DATABASE_URL, when set, is used and the parts are not', () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://u:p@elsewhere:5432/x', DATABASE_HOST: 'db', DATABASE_USER: 'u' })
+    expect(config.DATABASE_URL).toBe('postgres://u:p@elsewhere:5432/x')
   })
 
   test('production accepts DATABASE_HOST and its parts instead of DATABASE_URL', () => {
@@ -93,6 +95,43 @@ describe('the database address in parts', () => {
     expect(configure({ ...production, DATABASE_HOST: 'db', DATABASE_USER: 'u', DATABASE_PASSWORD: password }).exitCode).toBe(0)
     expect(configure(production).stderr).toContain('DATABASE_URL: is required in production (or DATABASE_HOST and its parts)')
   })
+})
+
+describe('WEB_CONCURRENCY=2 with the address in parts', () => {
+  test("the supervisor's workers, handed its DATABASE_URL, serve", async () => {
+    const port = await freePort()
+    const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env
+    const server = Bun.spawn(['bun', 'src/index.ts'], {
+      env: {
+        ...rest,
+        // Production without ADMIN_PASSWORD creates no admin: nothing is written to the shared test database.
+        NODE_ENV: 'production',
+        JWT_SECRET: 'supervisor-test-secret-of-at-least-32-bytes',
+        LOG_LEVEL: 'warn',
+        PORT: String(port),
+        WEB_CONCURRENCY: '2',
+        MIGRATIONS_RUN: 'false',
+        DATABASE_HOST: testUrl.hostname,
+        DATABASE_PORT: testUrl.port,
+        DATABASE_USER: role,
+        DATABASE_PASSWORD: password,
+        DATABASE_NAME: testUrl.pathname.slice(1),
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    try {
+      let status: number | undefined
+      for (let waited = 0; status !== 200 && waited < 20_000 && server.exitCode === null; waited += 200) {
+        status = (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status
+        if (status !== 200) await Bun.sleep(200)
+      }
+      expect(status).toBe(200)
+    } finally {
+      server.kill('SIGTERM')
+    }
+    expect(await server.exited).toBe(0)
+  }, 30_000)
 })
 
 describe('a database that is still starting', () => {
