@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { freePort } from '../support/ports'
 
 const root = join(import.meta.dir, '../..')
 const work = mkdtempSync(join(tmpdir(), 'inventory-front-door-'))
@@ -56,13 +57,6 @@ function freshCopy(): string {
     cpSync(join(root, file), join(app, file))
   }
   return app
-}
-
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
 }
 
 const groupAlive = (pgid: number) => {

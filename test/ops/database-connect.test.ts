@@ -8,6 +8,7 @@ import { createServer, connect, type Server } from 'node:net'
 import { Client } from 'pg'
 import { loadConfig } from '../../src/config'
 import { dataSource } from '../../src/db/data-source'
+import { freePort } from '../support/ports'
 
 const testUrl = new URL(process.env.DATABASE_URL!)
 const role = `connect_test_${process.pid}`
@@ -16,13 +17,6 @@ const password = 'p/a#s?s@w%rd:+=&x%41 y$'
 
 beforeAll(() => dataSource.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`))
 afterAll(() => dataSource.query(`DROP ROLE IF EXISTS ${role}`))
-
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
 
 /**
  * `bun src/db/cli.ts migrate`, the compose `migrate` service's command, with the given database
