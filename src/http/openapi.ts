@@ -112,6 +112,8 @@ export function openApiDocument(options: { path: string }) {
               description:
                 'Products, categories, orders that never oversell, stock movements and low-stock alerts. Every error is `{"error", "message"}`; protected operations take Basic credentials or a Bearer token from `POST /login`.',
             },
+            // Relative: requests go to the host that served the document, wherever it is deployed.
+            servers: [{ url: '/', description: 'The server that serves this document' }],
             tags: TAGS,
             components: {
               securitySchemes: {
