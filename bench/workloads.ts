@@ -56,7 +56,7 @@ const search = (key: string, dataset: Dataset['key'], label: string, terms: stri
   }),
   sample: { method: 'GET', path: searchPath(terms[0]!) },
   // The plan that matters is the one at 200,000 products: an index search, not a scan.
-  explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]!, limit: 20, offset: 0 }) : undefined,
+  explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]! }, { limit: 20, offset: 0, scope: 'explain' }) : undefined,
 })
 
 export const WORKLOADS: Workload[] = [

@@ -6,7 +6,8 @@
  */
 import { Pool } from 'pg'
 import { PLACE_ORDER } from '../../src/modules/orders/sql'
-import { GET_PRODUCT, listProductsQuery, type ProductFilters } from '../../src/modules/products/sql'
+import { fetchPage, listScope, pageRequest, type ListStatement } from '../../src/http/pagination'
+import { GET_PRODUCT, productListStatement, type ProductFilters } from '../../src/modules/products/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -41,6 +42,13 @@ const toProduct = (row: ProductRow) => ({
   updated_at: row.updated_at.toISOString(),
 })
 
+const run = async (sql: string, params: unknown[]) => (await pool.query(prepared(sql, params))).rows
+
+/** A list endpoint's work: the cursor checked, one statement, the envelope. */
+async function list<Row>(statement: ListStatement, request: ReturnType<typeof pageRequest>, toItem: (row: any) => Row) {
+  return Response.json(await fetchPage(run, statement, request, toItem))
+}
+
 /** The endpoint's success path: one statement. (The bench never runs a product out of stock.) */
 async function placeOrder(productId: number, quantity: number): Promise<Response> {
   const { rows: [order] } = await pool.query(prepared(PLACE_ORDER, [productId, quantity, userId]))
@@ -69,16 +77,19 @@ Bun.serve({
     },
     '/products': async (request) => {
       const search = new URL(request.url).searchParams
-      const category = search.get('category_id')
-      const { sql, params } = listProductsQuery({
+      const number = (name: string) => (search.has(name) ? Number(search.get(name)) : undefined)
+      const flag = (name: string) => (search.has(name) ? search.get(name) === 'true' : undefined)
+      const filters: ProductFilters = {
         q: search.get('q') ?? undefined,
-        category_id: category === null ? undefined : Number(category),
+        category_id: number('category_id'),
+        min_price: search.get('min_price') ?? undefined,
+        max_price: search.get('max_price') ?? undefined,
+        in_stock: flag('in_stock'),
+        low_stock: flag('low_stock'),
         sort: (search.get('sort') ?? undefined) as ProductFilters['sort'],
-        limit: Number(search.get('limit') ?? 20),
-        offset: Number(search.get('offset') ?? 0),
-      })
-      const { rows } = await pool.query(prepared(sql, params))
-      return Response.json({ items: rows.map(toProduct), total: rows[0] ? Number(rows[0].total) : 0, limit: params.at(-2), offset: params.at(-1) })
+      }
+      const page = { limit: number('limit') ?? 20, offset: number('offset'), cursor: search.get('cursor') ?? undefined }
+      return list(productListStatement(filters), pageRequest(page, listScope('products', filters)), toProduct)
     },
     '/orders': {
       POST: async (request) => {

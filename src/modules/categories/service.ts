@@ -1,8 +1,10 @@
 import { QueryFailedError } from 'typeorm'
 import { dataSource } from '../../db/data-source'
 import { conflict, notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { preparedQuery } from '../../db/prepared'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Category } from './category.entity'
+import { CATEGORY_LIST } from './sql'
 
 export interface PublicCategory {
   id: number
@@ -44,9 +46,17 @@ export async function createCategory(input: { name: string; description: string 
   return toPublicCategory(category)
 }
 
-export async function listCategories(limit: number, offset: number): Promise<Page<PublicCategory>> {
-  const [rows, total] = await categories().findAndCount({ order: { name: 'ASC', id: 'ASC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicCategory), total, limit, offset }
+type CategoryRow = Omit<PublicCategory, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date } & PagedRow
+
+export async function listCategories(query: PageQuery): Promise<Page<PublicCategory>> {
+  const request = pageRequest(query, listScope('categories', {}))
+  return fetchPage(preparedQuery<CategoryRow>, CATEGORY_LIST, request, (row) => ({
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }))
 }
 
 export async function getCategory(id: number): Promise<PublicCategory> {

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../http/auth'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, invalidInput, notFound } from '../../http/errors'
 import { insufficientStock } from '../products/stock'
 import {
@@ -48,10 +49,10 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
       },
     },
   )
-  .get('', ({ query, user }) => listOrders(user, query.limit, query.offset), {
+  .get('', ({ query, user }) => listOrders(user, query), {
     auth: true,
     query: orderListQuery,
-    response: { 200: orderPage, ...errorResponses(invalidPage()) },
+    response: { 200: orderPage, ...errorResponses(...PAGE_ERRORS) },
     detail: {
       summary: 'List orders',
       description: 'Newest first, paginated. Customers see only their own orders; managers and admins see all.',

@@ -3,11 +3,11 @@ import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
 import type { Principal } from '../../http/auth'
 import { notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { changeStock, logLowStock, recordStockChange } from '../products/stock'
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
 import { Order, type OrderStatus } from './order.entity'
-import { PLACE_ORDER, RETURNING_ORDER } from './sql'
+import { orderListStatement, PLACE_ORDER, RETURNING_ORDER } from './sql'
 
 export interface PublicOrder {
   id: number
@@ -97,9 +97,11 @@ export async function placeOrder(
   return { ...outcome.response, replayed: outcome.replayed }
 }
 
-export async function listOrders(user: Principal, limit: number, offset: number): Promise<Page<PublicOrder>> {
-  const [rows, total] = await orders().findAndCount({ where: visibleTo(user), order: { id: 'DESC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicOrder), total, limit, offset }
+/** Newest first; a customer's list (and its cursors) is bound to the customer, through the (user_id, id) index. */
+export async function listOrders(user: Principal, query: PageQuery): Promise<Page<PublicOrder>> {
+  const own = user.role === 'customer'
+  const request = pageRequest(query, listScope('orders', own ? { user_id: user.id } : {}))
+  return fetchPage(preparedQuery<OrderFields & PagedRow>, orderListStatement(own ? user.id : undefined), request, toPublicOrder)
 }
 
 /** Another customer's order reads as absent: its existence is not revealed. */

@@ -3,11 +3,11 @@ import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
 import { invalidInput, notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Product } from './product.entity'
-import { GET_PRODUCT, listProductsQuery, productConditions, type ProductFilters } from './sql'
+import { GET_PRODUCT, movementListStatement, productListStatement, type ProductFilters } from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
-import { StockMovement, type MovementReason } from './stock-movement.entity'
+import type { MovementReason } from './stock-movement.entity'
 
 export interface PublicProduct {
   id: number
@@ -87,21 +87,12 @@ export async function getProduct(id: number): Promise<PublicProduct> {
   return toPublicProduct(row)
 }
 
-export async function listProducts(filters: ProductFilters): Promise<Page<PublicProduct>> {
+export async function listProducts(query: ProductFilters & PageQuery): Promise<Page<PublicProduct>> {
+  const { limit, offset, cursor, ...filters } = query
+  const request = pageRequest({ limit, offset, cursor }, listScope('products', filters))
   // Prepared too: planning this statement costs more than running it on a small page. The texts
-  // are a bounded set (one per combination of filters and sort).
-  const { sql, params } = listProductsQuery(filters)
-  const rows = await preparedQuery<ProductRow & { total: string }>(sql, params)
-  const total = rows[0] ? Number(rows[0].total) : await countProducts(filters)
-  return { items: rows.map(toPublicProduct), total, limit: filters.limit, offset: filters.offset }
-}
-
-/** A page past the end has no row to carry the window count. */
-async function countProducts(filters: ProductFilters): Promise<number> {
-  if (filters.offset === 0) return 0
-  const { where, params } = productConditions(filters)
-  const [row] = await dataSource.query(`SELECT count(*) AS total FROM products p WHERE ${where}`, params)
-  return Number(row.total)
+  // are a bounded set (one per combination of filters, sort, and cursor or not).
+  return fetchPage(preparedQuery<ProductRow & PagedRow>, productListStatement(filters), request, toPublicProduct)
 }
 
 /** Locks the categories against a concurrent delete until the links are written. */
@@ -192,23 +183,20 @@ export async function deleteProduct(id: number): Promise<void> {
   if (!result.affected) throw notFound('Product', id)
 }
 
-export async function listStockMovements(productId: number, limit: number, offset: number): Promise<Page<PublicStockMovement>> {
+type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date } & PagedRow
+
+/** The cursors are bound to the product. */
+export async function listStockMovements(productId: number, query: PageQuery): Promise<Page<PublicStockMovement>> {
   if (!(await dataSource.getRepository(Product).existsBy({ id: productId }))) throw notFound('Product', productId)
-  const [rows, total] = await dataSource.getRepository(StockMovement).findAndCount({
-    where: { productId },
-    order: { id: 'DESC' },
-    take: limit,
-    skip: offset,
-  })
-  const items = rows.map((movement) => ({
-    id: Number(movement.id),
-    product_id: movement.productId,
-    delta: movement.delta,
-    stock_after: movement.stockAfter,
-    reason: movement.reason,
-    user_id: movement.userId,
-    order_id: movement.orderId,
-    created_at: movement.createdAt.toISOString(),
+  const request = pageRequest(query, listScope('stock-movements', { product_id: productId }))
+  return fetchPage(preparedQuery<MovementRow>, movementListStatement(productId), request, (row) => ({
+    id: Number(row.id),
+    product_id: row.product_id,
+    delta: row.delta,
+    stock_after: row.stock_after,
+    reason: row.reason,
+    user_id: row.user_id,
+    order_id: row.order_id,
+    created_at: row.created_at.toISOString(),
   }))
-  return { items, total, limit, offset }
 }

@@ -1,9 +1,11 @@
 import { QueryFailedError, type EntityManager } from 'typeorm'
 import { dataSource } from '../../db/data-source'
 import { conflict, forbidden, notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { preparedQuery } from '../../db/prepared'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { hashPassword } from '../auth/passwords'
 import { announceUserChange, forgetLocally } from '../auth/user-changes'
+import { USER_LIST } from './sql'
 import { User, type Role } from './user.entity'
 
 export interface PublicUser {
@@ -51,9 +53,16 @@ export async function getUser(id: number): Promise<PublicUser> {
   return toPublicUser(user)
 }
 
-export async function listUsers(limit: number, offset: number): Promise<Page<PublicUser>> {
-  const [rows, total] = await users().findAndCount({ order: { id: 'ASC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicUser), total, limit, offset }
+type UserRow = Omit<PublicUser, 'created_at'> & { created_at: Date } & PagedRow
+
+export async function listUsers(query: PageQuery): Promise<Page<PublicUser>> {
+  const request = pageRequest(query, listScope('users', {}))
+  return fetchPage(preparedQuery<UserRow>, USER_LIST, request, (row) => ({
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    created_at: row.created_at.toISOString(),
+  }))
 }
 
 export interface Actor {
