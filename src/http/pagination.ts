@@ -77,7 +77,7 @@ const mac = (scope: string, payload: string) => createHmac('sha256', cursorKey).
 const cursorPayload = z.tuple([z.string().nullable(), z.int().positive(), z.int().nonnegative()])
 
 /** The query's identity, for binding cursors: stable whatever the order of the parameters. */
-export function listScope(endpoint: string, filters: Record<string, unknown>): string {
+export function listScope(endpoint: string, filters: object): string {
   const entries = Object.entries(filters)
     .filter(([name, value]) => value !== undefined && !(name in pagination))
     .sort(([a], [b]) => (a < b ? -1 : 1))
