@@ -2,6 +2,7 @@ import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
 import { errorHandler } from './http/error-handler'
+import { jsonBody } from './http/json-body'
 import { openApiDocument } from './http/openapi'
 import { requestContext } from './http/request-context'
 import { swaggerUi } from './http/swagger-ui'
@@ -18,16 +19,12 @@ export interface AppOptions {
   corsOrigins: string[]
 }
 
-const configuredOrigins = (config.CORS_ORIGINS ?? '')
-  .split(',')
-  .map((origin) => origin.trim())
-  .filter(Boolean)
-
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
-export function createApp(options: AppOptions = { corsOrigins: configuredOrigins }) {
+export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS }) {
   return new Elysia()
     .use(errorHandler)
     .use(requestContext)
+    .use(jsonBody)
     .use(
       options.corsOrigins.length
         ? cors({
@@ -50,5 +47,3 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(orderRoutes)
     .use(alertRoutes)
 }
-
-export type App = ReturnType<typeof createApp>

@@ -2,12 +2,12 @@
  * R, the database ceiling: what an ideal hand-written server does for each benchmarked endpoint.
  * A bare Bun.serve and a `pg` pool (same size as the API's) running the endpoint's own SQL
  * (imported from the modules' sql.ts, so it cannot drift) as named prepared statements, with the
- * same JSON out, and nothing else: no framework, no validation library, no authentication, no logging.
+ * same JSON out (the modules' own row mappers), and nothing else: no framework, no validation library, no authentication, no logging.
  */
 import { Pool } from 'pg'
-import { PLACE_ORDER } from '../../src/modules/orders/sql'
 import { fetchPage, listScope, pageRequest, type ListStatement } from '../../src/http/pagination'
-import { GET_PRODUCT, productListStatement, type ProductFilters } from '../../src/modules/products/sql'
+import { PLACE_ORDER, toPublicOrder } from '../../src/modules/orders/sql'
+import { GET_PRODUCT, productListStatement, toPublicProduct, type ProductFilters } from '../../src/modules/products/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -17,30 +17,6 @@ const prepared = (text: string, values: unknown[]) => {
   if (!name) names.set(text, (name = `r${names.size}`))
   return { name, text, values }
 }
-
-interface ProductRow {
-  id: number
-  name: string
-  description: string | null
-  price: string
-  stock_quantity: number
-  low_stock_threshold: number
-  categories: Array<{ id: number; name: string }>
-  created_at: Date
-  updated_at: Date
-}
-
-const toProduct = (row: ProductRow) => ({
-  id: row.id,
-  name: row.name,
-  description: row.description,
-  price: Number(row.price),
-  stock: row.stock_quantity,
-  low_stock_threshold: row.low_stock_threshold,
-  categories: row.categories,
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-})
 
 const run = async (sql: string, params: unknown[]) => (await pool.query(prepared(sql, params))).rows
 
@@ -52,18 +28,7 @@ async function list<Row>(statement: ListStatement, request: ReturnType<typeof pa
 /** The endpoint's success path: one statement. (The bench never runs a product out of stock.) */
 async function placeOrder(productId: number, quantity: number): Promise<Response> {
   const { rows: [order] } = await pool.query(prepared(PLACE_ORDER, [productId, quantity, userId]))
-  return Response.json(
-    {
-      id: order.id,
-      product_id: order.productId,
-      user_id: order.userId,
-      quantity: order.quantity,
-      status: order.status,
-      created_at: order.createdAt.toISOString(),
-      updated_at: order.updatedAt.toISOString(),
-    },
-    { status: 201 },
-  )
+  return Response.json(toPublicOrder(order), { status: 201 })
 }
 
 Bun.serve({
@@ -73,7 +38,7 @@ Bun.serve({
     '/health': new Response('ok'),
     '/products/:id': async (request) => {
       const { rows: [row] } = await pool.query(prepared(GET_PRODUCT, [Number(request.params.id)]))
-      return row ? Response.json(toProduct(row)) : new Response(null, { status: 404 })
+      return row ? Response.json(toPublicProduct(row)) : new Response(null, { status: 404 })
     },
     '/products': async (request) => {
       const search = new URL(request.url).searchParams
@@ -89,7 +54,7 @@ Bun.serve({
         sort: (search.get('sort') ?? undefined) as ProductFilters['sort'],
       }
       const page = { limit: number('limit') ?? 20, offset: number('offset'), cursor: search.get('cursor') ?? undefined }
-      return list(productListStatement(filters), pageRequest(page, listScope('products', filters)), toProduct)
+      return list(productListStatement(filters), pageRequest(page, listScope('products', filters)), toPublicProduct)
     },
     '/orders': {
       POST: async (request) => {

@@ -1,16 +1,10 @@
+import type { z } from 'zod'
 import { preparedQuery } from '../../db/prepared'
-import { ALERT_LIST } from './sql'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
+import type { alertSchema } from './schemas'
+import { ALERT_LIST } from './sql'
 
-export interface PublicAlert {
-  id: number
-  product_id: number
-  product_name: string
-  stock: number
-  threshold: number
-  order_id: number | null
-  created_at: string
-}
+export type PublicAlert = z.output<typeof alertSchema>
 
 type AlertRow = Omit<PublicAlert, 'created_at'> & { created_at: Date } & PagedRow
 

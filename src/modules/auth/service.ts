@@ -1,9 +1,10 @@
 import { config } from '../../config'
 import { unauthorized } from '../../http/errors'
-import { PASSWORD_MAX_LENGTH, USERNAME_PATTERN } from '../users/schemas'
+import { isPossibleUsername, PASSWORD_LENGTH } from '../users/username'
 import type { Role } from '../users/user.entity'
 import { findAuthUserById, findAuthUserByName, type AuthUser } from '../users/service'
-import { loginThrottle } from './login-throttle'
+import { decodeBasic } from './credentials'
+import { loginThrottle } from './throttle'
 import { verifyPassword } from './passwords'
 import { cachesTrusted, onUserChange } from './user-changes'
 
@@ -33,8 +34,8 @@ export async function currentUser(id: number): Promise<AuthUser | undefined> {
 
 /**
  * Successful password verifications, keyed by an HMAC under a per-process random key of the
- * credentials (the encoded Basic text, or username and password): the password is never kept. An entry only counts while the user's stored hash is
- * still the one it was verified against, so a password change or deletion ends it at once.
+ * credentials (the encoded Basic text, or username and password): the password is never kept.
+ * An entry only counts while the user's stored hash is still the one it was verified against, so a password change or deletion ends it at once.
  */
 const verified = new Map<string, { userId: number; username: string; passwordHash: string; expiresAt: number }>()
 const VERIFIED_MAX = 10_000
@@ -56,7 +57,7 @@ async function verifyAndRemember(key: string, username: string, password: string
   // Credentials no account can have are refused before the lookup and the throttle: a Basic
   // username is otherwise unbounded (throttle memory) and may hold U+0000, which PostgreSQL
   // cannot even receive. Only public format rules are revealed by answering sooner.
-  if (!USERNAME_PATTERN.test(username) || password.length > PASSWORD_MAX_LENGTH) throw invalidCredentials()
+  if (!isPossibleUsername(username) || password.length > PASSWORD_LENGTH.max) throw invalidCredentials()
   loginThrottle.assertAllowed(username)
   const user = await findAuthUserByName(username)
   if (!(await verifyPassword(password, user?.passwordHash)) || !user) {
@@ -85,14 +86,11 @@ export async function authenticatePassword(username: string, password: string): 
  * Basic credentials as they arrive (base64 of "user:password"): a recent verification is found
  * from the encoded text itself, so a warm Basic request decodes nothing and hashes one short string.
  */
-export async function authenticateBasic(
-  encoded: string,
-  decode: (encoded: string) => { username: string; password: string },
-): Promise<Principal> {
+export async function authenticateBasic(encoded: string): Promise<Principal> {
   const key = credentialKey(`basic\0${encoded}`)
   const remembered = await recall(key)
   if (remembered) return remembered
-  const { username, password } = decode(encoded)
+  const { username, password } = decodeBasic(encoded)
   return verifyAndRemember(key, username, password)
 }
 

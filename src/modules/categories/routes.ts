@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../http/auth'
+import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, invalidInput, notFound } from '../../http/errors'

@@ -1,23 +1,14 @@
-import { QueryFailedError } from 'typeorm'
 import { dataSource } from '../../db/data-source'
+import { onUniqueViolation } from '../../db/errors'
+import type { z } from 'zod'
 import { conflict, notFound } from '../../http/errors'
 import { preparedQuery } from '../../db/prepared'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Category } from './category.entity'
+import type { categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
 import { CATEGORY_LIST } from './sql'
 
-export interface PublicCategory {
-  id: number
-  name: string
-  description: string | null
-  created_at: string
-  updated_at: string
-}
-
-export interface CategoryChanges {
-  name?: string
-  description?: string | null
-}
+export type PublicCategory = z.output<typeof categorySchema>
 
 const categories = () => dataSource.getRepository(Category)
 
@@ -29,19 +20,10 @@ const toPublicCategory = (category: Category): PublicCategory => ({
   updated_at: category.updatedAt.toISOString(),
 })
 
-/** Runs a write, turning a clash on the case-insensitive name index into the spec's 409. */
-async function uniqueName<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write()
-  } catch (error) {
-    if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
-      throw conflict('A category with this name already exists.')
-    }
-    throw error
-  }
-}
+/** A clash on the case-insensitive name index is the spec's 409. */
+const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
-export async function createCategory(input: { name: string; description: string | null }): Promise<PublicCategory> {
+export async function createCategory(input: z.output<typeof createCategoryBody>): Promise<PublicCategory> {
   const category = await uniqueName(() => categories().save(categories().create(input)))
   return toPublicCategory(category)
 }
@@ -65,7 +47,7 @@ export async function getCategory(id: number): Promise<PublicCategory> {
   return toPublicCategory(category)
 }
 
-export async function updateCategory(id: number, changes: CategoryChanges): Promise<PublicCategory> {
+export async function updateCategory(id: number, changes: z.output<typeof updateCategoryBody>): Promise<PublicCategory> {
   return dataSource.transaction(async (manager) => {
     // Locked so that a concurrent delete cannot make save() re-insert the row.
     const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../http/auth'
+import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, invalidInput, notFound } from '../../http/errors'
@@ -15,7 +15,8 @@ import {
   orderSchema,
   updateStatusBody,
 } from './schemas'
-import { getOrder, listOrders, placeOrder, updateOrderStatus, type PublicOrder } from './service'
+import { getOrder, listOrders, placeOrder, updateOrderStatus } from './service'
+import type { PublicOrder } from './sql'
 
 export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .use(authPlugin)

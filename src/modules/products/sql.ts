@@ -1,20 +1,43 @@
 /**
- * The product read statements, imported by the benchmark's R ceiling (bench/servers/) and the plan
- * tests, so that they run exactly the SQL the endpoints run. Hand-written: one
- * round trip per request, categories folded in with json_agg, no entity hydration.
+ * The products module's SQL: the reads (hand-written: one round trip per request, categories
+ * folded in with json_agg, no entity hydration) and the stock ledger's statements. Imported by the
+ * benchmark's R ceiling (bench/servers/) and the plan tests, so that they run exactly the SQL the
+ * endpoints run.
  */
-import { pageQuery, type KeysetOrder, type ListStatement, type PageRequest } from '../../http/pagination'
-import type { ProductSort } from './schemas'
+import type { z } from 'zod'
+import { pageQuery, type KeysetOrder, type ListStatement, type PageQuery, type PageRequest } from '../../http/pagination'
+import type { productListQuery, productSchema, ProductSort } from './schemas'
 
-export interface ProductFilters {
-  q?: string
-  category_id?: number
-  min_price?: string
-  max_price?: string
-  in_stock?: boolean
-  low_stock?: boolean
-  sort?: ProductSort
+/** The filters and sort of a product list (its paging parameters apart). */
+export type ProductFilters = Omit<z.output<typeof productListQuery>, keyof PageQuery>
+export type PublicProduct = z.output<typeof productSchema>
+
+/** A row of GET_PRODUCT or listProductsQuery(), as the driver hands it over. */
+export interface ProductRow {
+  id: number
+  name: string
+  description: string | null
+  price: string
+  stock_quantity: number
+  low_stock_threshold: number
+  categories: Array<{ id: number; name: string }>
+  created_at: Date
+  updated_at: Date
 }
+
+export const toPublicProduct = (row: ProductRow): PublicProduct => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  // numeric arrives as its exact decimal text; Number() of it is the nearest double, which
+  // JSON prints back as the same text.
+  price: Number(row.price),
+  stock: row.stock_quantity,
+  low_stock_threshold: row.low_stock_threshold,
+  categories: row.categories,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+})
 
 const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
 const categoriesOf = (alias: string) => `COALESCE((
@@ -78,3 +101,32 @@ export const movementListStatement = (productId: number): ListStatement => ({
   select: 'm.id, m.product_id, m.delta, m.stock_after, m.reason, m.user_id, m.order_id, m.created_at',
   order: { key: null, id: 'm.id', descending: true },
 })
+
+/**
+ * The one definition of a low-stock crossing: a change took the stock from at or above the
+ * threshold to below it. Each argument is an SQL expression; every path that changes stock
+ * (the one-statement order, the ledger below) records its alert under this condition.
+ */
+export const crossesLowStock = (before: string, after: string, threshold: string) =>
+  `(${before} >= ${threshold} AND ${after} < ${threshold})`
+
+/**
+ * A stock change by $2, never below zero: matches nothing when the stock is short (or the product
+ * is gone). The row lock it takes orders concurrent changes of one product.
+ */
+export const CHANGE_STOCK = `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
+  WHERE id = $1 AND deleted_at IS NULL AND stock_quantity + $2 >= 0
+  RETURNING name, stock_quantity, low_stock_threshold`
+
+/**
+ * The ledger row of a change from $2 to $3 units, and its alert when that crosses the threshold
+ * $4, in one statement: (product_id, before, after, threshold, reason, user_id, order_id).
+ */
+export const RECORD_STOCK_CHANGE = `
+  WITH moved AS (
+    INSERT INTO stock_movements (product_id, delta, stock_after, reason, user_id, order_id)
+    VALUES ($1::int, $3::int - $2::int, $3::int, $5, $6::int, $7::int)
+  )
+  INSERT INTO alerts (product_id, stock, threshold, order_id)
+  SELECT $1::int, $3::int, $4::int, $7::int WHERE ${crossesLowStock('$2::int', '$3::int', '$4::int')}
+  RETURNING id`

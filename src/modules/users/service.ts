@@ -1,19 +1,17 @@
-import { QueryFailedError, type EntityManager } from 'typeorm'
+import type { EntityManager } from 'typeorm'
+import type { z } from 'zod'
 import { dataSource } from '../../db/data-source'
-import { conflict, forbidden, notFound } from '../../http/errors'
 import { preparedQuery } from '../../db/prepared'
+import { onUniqueViolation } from '../../db/errors'
+import { conflict, forbidden, HttpError, notFound } from '../../http/errors'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { hashPassword } from '../auth/passwords'
 import { announceUserChange, forgetLocally } from '../auth/user-changes'
+import type { createUserBody, updateUserBody, userSchema } from './schemas'
 import { USER_LIST } from './sql'
 import { User, type Role } from './user.entity'
 
-export interface PublicUser {
-  id: number
-  username: string
-  role: Role
-  created_at: string
-}
+export type PublicUser = z.output<typeof userSchema>
 
 /** What authentication needs to know about a user; never serialised. */
 export interface AuthUser {
@@ -33,21 +31,29 @@ export const toPublicUser = (user: User): PublicUser => ({
   created_at: user.createdAt.toISOString(),
 })
 
-const isUniqueViolation = (error: unknown) =>
-  error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505'
-
-export async function createUser(input: { username: string; password: string; role: Role }): Promise<PublicUser> {
+async function createUser(input: z.output<typeof createUserBody>): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password)
-  try {
-    const user = await users().save(users().create({ username: input.username, passwordHash, role: input.role }))
-    return toPublicUser(user)
-  } catch (error) {
-    if (isUniqueViolation(error)) throw conflict('The username is already taken.')
-    throw error
-  }
+  const user = await onUniqueViolation(
+    () => users().save(users().create({ username: input.username, passwordHash, role: input.role })),
+    () => conflict('The username is already taken.'),
+  )
+  return toPublicUser(user)
 }
 
-export async function getUser(id: number): Promise<PublicUser> {
+export interface Actor {
+  id: number
+  role: Role
+}
+
+/** Anyone may register a customer; only an admin may create managers and admins. */
+export async function registerUser(actor: Actor | null, input: z.output<typeof createUserBody>): Promise<PublicUser> {
+  if (input.role !== 'customer' && actor?.role !== 'admin') throw forbidden()
+  return createUser(input)
+}
+
+/** Admins read anyone; everyone else only themselves: another account reads as absent. */
+export async function getUser(actor: Actor, id: number): Promise<PublicUser> {
+  if (actor.role !== 'admin' && actor.id !== id) throw notFound('User', id)
   const user = await users().findOneBy({ id })
   if (!user) throw notFound('User', id)
   return toPublicUser(user)
@@ -65,11 +71,6 @@ export async function listUsers(query: PageQuery): Promise<Page<PublicUser>> {
   }))
 }
 
-export interface Actor {
-  id: number
-  role: Role
-}
-
 /**
  * A user changes their own password; an admin changes anyone's password or role. Another user's
  * account reads as absent to non-admins. A password change ends every token issued before it; a
@@ -78,7 +79,7 @@ export interface Actor {
 export async function updateUser(
   actor: Actor,
   id: number,
-  changes: { password?: string; role?: Role },
+  changes: z.output<typeof updateUserBody>,
 ): Promise<PublicUser> {
   if (changes.role !== undefined && actor.role !== 'admin') throw forbidden()
   if (actor.role !== 'admin' && actor.id !== id) throw notFound('User', id)
@@ -153,7 +154,7 @@ export async function ensureAdmin(
     await createUser({ username, password: chosen, role: 'admin' })
   } catch (error) {
     // Another process (a second worker) created it first.
-    if (error instanceof Error && 'status' in error && error.status === 409) return undefined
+    if (error instanceof HttpError && error.status === 409) return undefined
     throw error
   }
   return password ? undefined : chosen

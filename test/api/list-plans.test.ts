@@ -6,16 +6,16 @@
  * in the list.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { config } from '../src/config'
-import { dataSource } from '../src/db/data-source'
-import { pageQuery, type ListStatement, type PageRequest } from '../src/http/pagination'
-import { ALERT_LIST } from '../src/modules/alerts/sql'
-import { CATEGORY_LIST } from '../src/modules/categories/sql'
-import { orderListStatement } from '../src/modules/orders/sql'
-import { PRODUCT_SORTS, type ProductSort } from '../src/modules/products/schemas'
-import { movementListStatement, productListStatement, type ProductFilters } from '../src/modules/products/sql'
-import { USER_LIST } from '../src/modules/users/sql'
-import { resetDatabase } from './helpers'
+import { config } from '../../src/config'
+import { dataSource } from '../../src/db/data-source'
+import { pageQuery, type ListStatement, type PageRequest } from '../../src/http/pagination'
+import { ALERT_LIST } from '../../src/modules/alerts/sql'
+import { CATEGORY_LIST } from '../../src/modules/categories/sql'
+import { orderListStatement } from '../../src/modules/orders/sql'
+import { PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/schemas'
+import { movementListStatement, productListStatement, type ProductFilters } from '../../src/modules/products/sql'
+import { USER_LIST } from '../../src/modules/users/sql'
+import { resetDatabase } from '../support/helpers'
 
 const ROWS = 30_000
 /** The page's own rows, twice over (a descending cursor page merges two ranges): a sort of more is a sort of the matches. */
