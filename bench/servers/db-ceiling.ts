@@ -6,8 +6,9 @@
  */
 import { Pool } from 'pg'
 import { fetchPage, listScope, pageRequest, type ListStatement } from '../../src/http/pagination'
-import { PLACE_ORDER, toPublicOrder } from '../../src/modules/orders/sql'
-import { GET_PRODUCT, productListStatement, toPublicProduct, type ProductFilters } from '../../src/modules/products/sql'
+import { ALERT_LIST, toPublicAlert } from '../../src/modules/alerts/sql'
+import { orderListStatement, PLACE_ORDER, toPublicOrder } from '../../src/modules/orders/sql'
+import { GET_PRODUCT, movementListStatement, productListStatement, toPublicMovement, toPublicProduct, type ProductFilters } from '../../src/modules/products/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -16,6 +17,16 @@ const prepared = (text: string, values: unknown[]) => {
   let name = names.get(text)
   if (!name) names.set(text, (name = `r${names.size}`))
   return { name, text, values }
+}
+
+/** limit, offset and cursor as the API's schema reads them (the bench sends only valid ones). */
+function paging(request: Request) {
+  const search = new URL(request.url).searchParams
+  return {
+    limit: Number(search.get('limit') ?? 20),
+    offset: search.has('offset') ? Number(search.get('offset')) : undefined,
+    cursor: search.get('cursor') ?? undefined,
+  }
 }
 
 const run = async (sql: string, params: unknown[]) => (await pool.query(prepared(sql, params))).rows
@@ -53,10 +64,20 @@ Bun.serve({
         low_stock: flag('low_stock'),
         sort: (search.get('sort') ?? undefined) as ProductFilters['sort'],
       }
-      const page = { limit: number('limit') ?? 20, offset: number('offset'), cursor: search.get('cursor') ?? undefined }
-      return list(productListStatement(filters), pageRequest(page, listScope('products', filters)), toPublicProduct)
+      return list(productListStatement(filters), pageRequest(paging(request), listScope('products', filters)), toPublicProduct)
     },
+    '/products/:id/stock-movements': (request) => {
+      const productId = Number(request.params.id)
+      return list(movementListStatement(productId), pageRequest(paging(request), listScope('stock-movements', { product_id: productId })), toPublicMovement)
+    },
+    '/alerts': (request) => list(ALERT_LIST, pageRequest(paging(request), listScope('alerts', {})), toPublicAlert),
     '/orders': {
+      // R authenticates no one: the bench marks the requests it sends as the customer.
+      GET: (request) => {
+        const own = request.headers.get('x-bench-as') === 'customer'
+        const scope = listScope('orders', own ? { user_id: userId } : {})
+        return list(orderListStatement(own ? userId : undefined), pageRequest(paging(request), scope), toPublicOrder)
+      },
       POST: async (request) => {
         const body = (await request.json()) as { product_id: number; quantity: number }
         return placeOrder(body.product_id, body.quantity)

@@ -1,4 +1,19 @@
-import type { ListStatement } from '../../http/pagination'
+import type { z } from 'zod'
+import type { ListStatement, PagedRow } from '../../http/pagination'
+import type { alertSchema } from './schemas'
+
+export type PublicAlert = z.output<typeof alertSchema>
+export type AlertRow = Omit<PublicAlert, 'created_at'> & { created_at: Date } & PagedRow
+
+export const toPublicAlert = (row: AlertRow): PublicAlert => ({
+  id: row.id,
+  product_id: row.product_id,
+  product_name: row.product_name,
+  stock: row.stock,
+  threshold: row.threshold,
+  order_id: row.order_id,
+  created_at: row.created_at.toISOString(),
+})
 
 /**
  * Newest first. The join keeps alerts of soft-deleted products, with their names; the count needs

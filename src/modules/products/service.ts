@@ -6,11 +6,21 @@ import { preparedQuery } from '../../db/prepared'
 import { invalidInput, notFound } from '../../http/errors'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Product } from './product.entity'
-import type { createProductBody, stockMovementSchema, updateProductBody } from './schemas'
-import { GET_PRODUCT, movementListStatement, productListStatement, toPublicProduct, type ProductFilters, type ProductRow, type PublicProduct } from './sql'
+import type { createProductBody, updateProductBody } from './schemas'
+import {
+  GET_PRODUCT,
+  movementListStatement,
+  productListStatement,
+  toPublicMovement,
+  toPublicProduct,
+  type MovementRow,
+  type ProductFilters,
+  type ProductRow,
+  type PublicProduct,
+  type PublicStockMovement,
+} from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
 
-export type PublicStockMovement = z.output<typeof stockMovementSchema>
 /** The writable fields; `stock_quantity` is the input alias of `stock`. */
 export type ProductChanges = z.output<typeof updateProductBody>
 export type NewProduct = z.output<typeof createProductBody>
@@ -126,20 +136,9 @@ export async function deleteProduct(id: number): Promise<void> {
   if (!result.affected) throw notFound('Product', id)
 }
 
-type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date } & PagedRow
-
 /** The cursors are bound to the product. */
 export async function listStockMovements(productId: number, query: PageQuery): Promise<Page<PublicStockMovement>> {
   if (!(await dataSource.getRepository(Product).existsBy({ id: productId }))) throw notFound('Product', productId)
   const request = pageRequest(query, listScope('stock-movements', { product_id: productId }))
-  return fetchPage(preparedQuery<MovementRow>, movementListStatement(productId), request, (row) => ({
-    id: Number(row.id),
-    product_id: row.product_id,
-    delta: row.delta,
-    stock_after: row.stock_after,
-    reason: row.reason,
-    user_id: row.user_id,
-    order_id: row.order_id,
-    created_at: row.created_at.toISOString(),
-  }))
+  return fetchPage(preparedQuery<MovementRow>, movementListStatement(productId), request, toPublicMovement)
 }

@@ -5,8 +5,8 @@
  * endpoints run.
  */
 import type { z } from 'zod'
-import { pageQuery, type KeysetOrder, type ListStatement, type PageQuery, type PageRequest } from '../../http/pagination'
-import type { productListQuery, productSchema, ProductSort } from './schemas'
+import { pageQuery, type KeysetOrder, type ListStatement, type PagedRow, type PageQuery, type PageRequest } from '../../http/pagination'
+import type { productListQuery, productSchema, ProductSort, stockMovementSchema } from './schemas'
 
 /** The filters and sort of a product list (its paging parameters apart). */
 export type ProductFilters = Omit<z.output<typeof productListQuery>, keyof PageQuery>
@@ -92,6 +92,20 @@ export function productListStatement(filters: ProductFilters): ListStatement {
 }
 
 export const listProductsQuery = (filters: ProductFilters, request: PageRequest) => pageQuery(productListStatement(filters), request)
+
+export type PublicStockMovement = z.output<typeof stockMovementSchema>
+export type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date } & PagedRow
+
+export const toPublicMovement = (row: MovementRow): PublicStockMovement => ({
+  id: Number(row.id),
+  product_id: row.product_id,
+  delta: row.delta,
+  stock_after: row.stock_after,
+  reason: row.reason,
+  user_id: row.user_id,
+  order_id: row.order_id,
+  created_at: row.created_at.toISOString(),
+})
 
 /** A product's ledger, newest first, through the (product_id, id) index. */
 export const movementListStatement = (productId: number): ListStatement => ({
