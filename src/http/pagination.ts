@@ -32,7 +32,7 @@ export const pagination = {
   // No default: an offset sent with a cursor is refused, so its absence must be visible.
   offset: z
     .string({ error: offsetMessage })
-    .regex(/^\d+$/, { error: offsetMessage })
+    .regex(/^\d{1,12}$/, { error: offsetMessage })
     .transform(Number)
     .refine((offset) => offset <= MAX_OFFSET, { error: offsetTooLarge().message })
     .optional()

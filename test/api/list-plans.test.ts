@@ -1,7 +1,7 @@
 /**
  * Every list statement, as the endpoints build it, must read only its page and its bounded count:
  * no sequential scan of a large table, no sort of all the matches. Checked with EXPLAIN ANALYZE on
- * tables large enough for the planner to prefer a scan and a sort where no index fits (20,000 rows
+ * tables large enough for the planner to prefer a scan and a sort where no index fits (30,000 rows
  * each, fresh statistics), for every sort and filter, on the first page and on a cursor page deep
  * in the list.
  */
@@ -17,7 +17,7 @@ import { movementListStatement, productListStatement, type ProductFilters } from
 import { USER_LIST } from '../../src/modules/users/sql'
 import { resetDatabase } from '../support/helpers'
 
-const ROWS = 20_000
+const ROWS = 30_000
 /** The page's own rows, twice over (a descending cursor page merges two ranges): a sort of more is a sort of the matches. */
 const MAX_SORTED = 2 * (20 + 1)
 /** The bounded count reads up to LIST_COUNT_LIMIT + 1 matching rows; reading far more means scanning the table. */
@@ -75,7 +75,7 @@ beforeAll(async () => {
   config.LIST_COUNT_LIMIT = ROWS / 100
   const users = await resetDatabase()
   customerId = users.customer.id
-  // 1 product in 100 out of stock, 1 in 100 below its threshold; prices and stocks with ties (20 products per price, and per stock level).
+  // 1 product in 100 out of stock, 1 in 100 below its threshold; prices and stocks with ties (30 products per price, and per stock level).
   await dataSource.query(
     `INSERT INTO products (name, description, price, stock_quantity, low_stock_threshold, created_at)
      SELECT 'Item ' || upper(left(md5(i::text), 8)), CASE WHEN i % 7 = 0 THEN NULL ELSE 'Sturdy, batch ' || (i % 97) END,
