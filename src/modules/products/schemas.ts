@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { fieldMessages, freeText, integer, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
 import { STOCK_MAX } from './sql'
 
@@ -144,7 +145,7 @@ export const productListQuery = z.object({
   sort: z
     .enum(PRODUCT_SORTS, { error: fieldMessages('Query parameter sort') })
     .optional()
-    .meta({ description: 'A field, `-` first for descending; ties (and the default) go by id ascending.' }),
+    .meta({ description: 'A field, `-` first for descending; ties go by id in the same direction (default: by id ascending).' }),
 })
 
 export const stockMovementSchema = z
