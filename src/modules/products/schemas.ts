@@ -145,7 +145,7 @@ export const productListQuery = z.object({
   sort: z
     .enum(PRODUCT_SORTS, { error: fieldMessages('Query parameter sort') })
     .optional()
-    .meta({ description: 'A field, `-` first for descending; ties go by id in the same direction (default: by id ascending).' }),
+    .meta({ description: 'A field, `-` first for descending; ties (and the default) go by id ascending.' }),
 })
 
 export const stockMovementSchema = z

@@ -52,7 +52,7 @@ const categoriesOf = (alias: string) => `COALESCE((
     FROM product_categories pc JOIN categories c ON c.id = pc.category_id
     WHERE pc.product_id = ${alias}.id), '[]') AS categories`
 
-/** Each sort's column and the type its cursor text is cast back to; ties go by id, in the same direction. */
+/** Each sort's column and the type its cursor text is cast back to; ties go by id ascending, whatever the direction. */
 const SORT_COLUMNS: Record<string, { column: string; type: string }> = {
   name: { column: 'p.name', type: 'varchar' },
   price: { column: 'p.price', type: 'numeric' },
