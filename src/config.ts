@@ -52,6 +52,7 @@ const schema = z
 
     LOW_STOCK_THRESHOLD: int(0, 1_000_000_000).default(10),
     BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    IMPORT_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
     // Bun.serve's idleTimeout (at most 255 s, 0 = none): how long a connection may stay silent,
     // including while its request is being handled.
     REQUEST_TIMEOUT_SECONDS: int(0, 255).default(30),

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { QueryFailedError } from 'typeorm'
 import { config } from '../config'
 import { errorResponses } from './error-responses'
-import { HttpError, INTERNAL_ERROR_BODY, invalidInput, invalidJson, payloadTooLarge, unsupportedMediaType } from './errors'
+import { HttpError, INTERNAL_ERROR_BODY, invalidInput, invalidJson, payloadTooLarge, unsupportedCsvMediaType, unsupportedMediaType } from './errors'
 import { log } from './logger'
 import { pathOf, requestId } from './request-context'
 
@@ -27,19 +27,49 @@ const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
 const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
 
 /**
- * The body as text, refused as soon as it passes `limit` bytes: a streamed (chunked) body has no
+ * The body's bytes, refused as soon as they pass `limit`: a streamed (chunked) body has no
  * Content-Length for the early check, and must not be buffered whole before it can be refused.
  */
-async function readBody(request: Request, limit: number): Promise<string> {
-  if (!request.body) return ''
-  const chunks: Uint8Array[] = []
+async function* boundedChunks(body: ReadableStream<Uint8Array> | null, limit: number): AsyncGenerator<Uint8Array> {
+  if (!body) return
   let size = 0
-  for await (const chunk of request.body) {
+  for await (const chunk of body) {
     size += chunk.byteLength
     if (size > limit) throw payloadTooLarge(limit)
-    chunks.push(chunk)
+    yield chunk
   }
+}
+
+async function readBody(request: Request, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of boundedChunks(request.body, limit)) chunks.push(chunk)
   return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/** The one route that reads a CSV body, as a stream, under its own size limit. */
+export const CSV_IMPORT_PATH = '/products/import'
+
+/** The body limit of a request path, for the early Content-Length check as for the streamed count. */
+export const bodyLimitOf = (path: string) => (path === CSV_IMPORT_PATH ? config.IMPORT_BODY_LIMIT_BYTES : config.BODY_LIMIT_BYTES)
+
+const isCsv = (contentType: string) => /^text\/csv\b/i.test(contentType)
+
+/** A CSV body as the import reads it: UTF-8 text in chunks (a BOM dropped), bounded in size. */
+export interface CsvBody {
+  text: AsyncIterable<string>
+}
+
+const notUtf8 = () => invalidInput('The CSV file must be encoded in UTF-8.')
+
+async function* utf8Chunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  // fatal: a byte that is not UTF-8 fails the import instead of becoming U+FFFD in the catalogue.
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  try {
+    for await (const chunk of chunks) yield decoder.decode(chunk, { stream: true })
+    yield decoder.decode()
+  } catch (error) {
+    throw error instanceof TypeError ? notUtf8() : error
+  }
 }
 
 /**
@@ -49,7 +79,11 @@ async function readBody(request: Request, limit: number): Promise<string> {
 export const errorHandler = new Elysia({ name: 'error-handler' })
   .error({ HttpError })
   // Only JSON bodies are read: form and text bodies are what a cross-site page can send.
-  .onParse({ as: 'global' }, async ({ request, contentType }) => {
+  .onParse({ as: 'global' }, async ({ request, contentType, route }): Promise<unknown> => {
+    if (route === CSV_IMPORT_PATH) {
+      if (!contentType || !isCsv(contentType)) throw unsupportedCsvMediaType()
+      return { text: utf8Chunks(boundedChunks(request.body, config.IMPORT_BODY_LIMIT_BYTES)) } satisfies CsvBody
+    }
     if (contentType && !isJson(contentType)) throw unsupportedMediaType()
     const body = await readBody(request, config.BODY_LIMIT_BYTES)
     if (body.length === 0 && !contentType) return null

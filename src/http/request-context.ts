@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { config } from '../config'
+import { bodyLimitOf } from './error-handler'
 import { payloadTooLarge } from './errors'
 import { log } from './logger'
 
@@ -51,7 +51,8 @@ export const requestContext = new Elysia({ name: 'request-context' })
     // The API never links anywhere; nothing of a URL leaks through a Referer either.
     set.headers['referrer-policy'] = 'no-referrer'
     const length = Number(request.headers.get('content-length') ?? 0)
-    if (length > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
+    const limit = bodyLimitOf(pathOf(request))
+    if (length > limit) throw payloadTooLarge(limit)
   })
   .onAfterResponse({ as: 'global' }, ({ request, set }) => {
     const meta = metas.get(request)

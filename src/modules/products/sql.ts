@@ -23,7 +23,7 @@ const CATEGORIES_OF_P = `COALESCE((
     FROM product_categories pc JOIN categories c ON c.id = pc.category_id
     WHERE pc.product_id = p.id), '[]') AS categories`
 
-const ORDER_BY: Record<ProductSort | 'id', string> = {
+export const ORDER_BY: Record<ProductSort | 'id', string> = {
   id: 'p.id',
   name: 'p.name, p.id',
   '-name': 'p.name DESC, p.id',
@@ -39,7 +39,7 @@ export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM p
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
-export function productConditions(filters: ProductFilters): { where: string; params: unknown[] } {
+export function productConditions(filters: Omit<ProductFilters, 'limit' | 'offset'>): { where: string; params: unknown[] } {
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']

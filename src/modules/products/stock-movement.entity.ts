@@ -3,13 +3,13 @@ import type { Order } from '../orders/order.entity'
 import type { User } from '../users/user.entity'
 import type { Product } from './product.entity'
 
-export const MOVEMENT_REASONS = ['initial', 'adjustment', 'order'] as const
+export const MOVEMENT_REASONS = ['initial', 'adjustment', 'order', 'import'] as const
 export type MovementReason = (typeof MOVEMENT_REASONS)[number]
 
 /** The stock ledger: a product's stock_quantity always equals the sum of its deltas. */
 @Entity({ name: 'stock_movements' })
 @Check('stock_movements_delta_check', '"delta" <> 0')
-@Check('stock_movements_reason_check', `"reason" IN ('initial', 'adjustment', 'order')`)
+@Check('stock_movements_reason_check', `"reason" IN ('initial', 'adjustment', 'order', 'import')`)
 @Index('stock_movements_product_id_idx', ['productId', 'id'])
 export class StockMovement {
   @PrimaryGeneratedColumn({ type: 'bigint' })

@@ -61,6 +61,9 @@ export interface LowStockCrossing {
   threshold: number
 }
 
+/** A low-stock crossing: the stock goes from at or above the threshold to below it. */
+export const crossesLowStock = (before: number, after: number, threshold: number) => before >= threshold && after < threshold
+
 /**
  * Writes the ledger row for a change (same transaction), and an alert when the change takes the
  * stock from at-or-above the threshold to below it. Row locks order concurrent changes, so exactly
@@ -76,7 +79,7 @@ export async function recordStockChange(
      VALUES ($1, $2, $3, $4, $5, $6)`,
     [change.productId, change.delta, change.after, movement.reason, movement.userId, movement.orderId ?? null],
   )
-  if (!(change.before >= change.threshold && change.after < change.threshold)) return undefined
+  if (!crossesLowStock(change.before, change.after, change.threshold)) return undefined
   const [alert] = await manager.query(
     'INSERT INTO alerts (product_id, stock, threshold, order_id) VALUES ($1, $2, $3, $4) RETURNING id',
     [change.productId, change.after, change.threshold, movement.orderId ?? null],

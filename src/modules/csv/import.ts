@@ -1,0 +1,318 @@
+import { parse, CsvError } from 'csv-parse'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { EntityManager } from 'typeorm'
+import { config } from '../../config'
+import { dataSource } from '../../db/data-source'
+import type { CsvBody } from '../../http/error-handler'
+import { HttpError, invalidInput } from '../../http/errors'
+import { crossesLowStock, logLowStock, type LowStockCrossing } from '../products/stock'
+import { restoreFormula } from './cells'
+import { IMPORT_COLUMNS, importRow, MAX_CATEGORIES_PER_ROW, REQUIRED_IMPORT_COLUMNS, type ImportColumn, type ImportResult, type ImportRow } from './schemas'
+import {
+  CATEGORIES_BY_NAME,
+  INSERT_ALERTS,
+  INSERT_CATEGORY_LINKS,
+  INSERT_MOVEMENTS,
+  INSERT_PRODUCTS,
+  PRODUCTS_BY_SKU,
+  UNLINK_CATEGORIES,
+  UPDATE_PRODUCTS,
+} from './sql'
+
+/** Rows as the user sees them in a spreadsheet: the header is row 1, the first product row 2. */
+const rowError = (row: number, message: string) => invalidInput(`Row ${row}: ${message}`)
+
+/** A data row as read: its values, and the category names of its `categories` cell, if any. */
+interface ParsedRow {
+  row: number
+  values: ImportRow
+  categories?: string[]
+}
+
+interface ParsedFile {
+  columns: Set<ImportColumn>
+  rows: ParsedRow[]
+  /** The first bad row of the file, met while reading it; the rows before it are in `rows`. */
+  failure?: HttpError
+}
+
+const CSV_PROBLEMS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'A quoted field is not closed.',
+  CSV_INVALID_CLOSING_QUOTE: 'A quote inside a quoted field must be doubled.',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'A quoted field is followed by other characters.',
+}
+
+function headerColumns(header: string[]): ImportColumn[] {
+  const known = new Set<string>(IMPORT_COLUMNS)
+  const columns = header.map((cell) => cell.trim().toLowerCase())
+  if (columns.some((column) => !known.has(column))) {
+    throw rowError(1, `Unknown column; the columns are ${IMPORT_COLUMNS.join(', ')}.`)
+  }
+  if (new Set(columns).size !== columns.length) throw rowError(1, 'A column appears more than once.')
+  const missing = REQUIRED_IMPORT_COLUMNS.find((column) => !columns.includes(column))
+  if (missing) throw rowError(1, `The column ${missing} is required.`)
+  return columns as ImportColumn[]
+}
+
+const INTEGER_OR_DECIMAL = /^\d+(\.\d+)?$/
+
+/** A number cell as the JSON number the product schemas judge; other text stays text (refused as such). */
+const numberCell = (cell: string) => (INTEGER_OR_DECIMAL.test(cell) ? Number(cell) : cell)
+
+function rowValues(columns: ImportColumn[], record: string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {}
+  columns.forEach((column, index) => {
+    const cell = restoreFormula(record[index]!)
+    // An empty cell gives no value, except that an empty description is no description.
+    if (column === 'description') values.description = cell === '' ? null : cell
+    else if (cell === '') return
+    else if (column === 'price' || column === 'stock' || column === 'low_stock_threshold') values[column] = numberCell(cell.trim())
+    else values[column] = cell
+  })
+  return values
+}
+
+function categoryNames(cell: string): string[] {
+  const names = [...new Set(restoreFormula(cell).split('|').map((part) => part.trim()).filter(Boolean))]
+  if (names.length > MAX_CATEGORIES_PER_ROW) throw invalidInput(`A product can have at most ${MAX_CATEGORIES_PER_ROW} categories.`)
+  return names
+}
+
+/** One data row judged by the product rules; throws the row's first problem. */
+function judgeRow(columns: ImportColumn[], record: string[], earlierSkus: Set<string>): Omit<ParsedRow, 'row'> {
+  if (record.length !== columns.length) {
+    throw invalidInput(`The row has ${record.length} fields, but the header has ${columns.length}.`)
+  }
+  const parsed = importRow.safeParse(rowValues(columns, record))
+  if (!parsed.success) throw invalidInput(parsed.error.issues[0]!.message)
+  // SKUs are ASCII, so JavaScript's lower case is PostgreSQL's.
+  const key = parsed.data.sku.toLowerCase()
+  if (earlierSkus.has(key)) throw invalidInput('This SKU appears on an earlier row of the file.')
+  earlierSkus.add(key)
+  const categoriesAt = columns.indexOf('categories')
+  return { values: parsed.data, categories: categoriesAt < 0 ? undefined : categoryNames(record[categoriesAt]!) }
+}
+
+/**
+ * Reads the whole file, streamed through csv-parse, judging each row as it comes; stops at the
+ * first bad one. Nothing is written here.
+ */
+async function readFile(body: CsvBody): Promise<ParsedFile> {
+  // Records of any length, so that judgeRow names a short row; a BOM the decoder kept is dropped.
+  const parser = parse({ bom: true, relax_column_count: true })
+  // Its failures (413, bad UTF-8) reach the loop below through the parser it destroys.
+  const piping = pipeline(Readable.from(body.text), parser).catch(() => {})
+  let columns: ImportColumn[] | undefined
+  const rows: ParsedRow[] = []
+  const skus = new Set<string>()
+  let row = 0
+  let failure: HttpError | undefined
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      row += 1
+      if (!columns) {
+        columns = headerColumns(record)
+        continue
+      }
+      // A blank line is a row of the spreadsheet with nothing in it.
+      if (record.length === 1 && record[0] === '') continue
+      try {
+        rows.push({ row, ...judgeRow(columns, record, skus) })
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error
+        failure = rowError(row, error.message)
+        break
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error
+    failure = rowError(row + 1, CSV_PROBLEMS[error.code] ?? 'The row is not valid CSV.')
+  } finally {
+    await piping
+  }
+  if (!columns) throw invalidInput('The CSV file is empty: it must start with a header row.')
+  return { columns: new Set(columns), rows, failure }
+}
+
+interface ExistingProduct {
+  given: string
+  id: number
+  sku: string
+  name: string
+  description: string | null
+  price: string
+  stock_quantity: number
+  low_stock_threshold: number
+  category_ids: number[]
+}
+
+interface ProductState {
+  sku: string
+  name: string
+  description: string | null
+  price: string
+  stock: number
+  threshold: number
+}
+
+interface ImportPlan {
+  creates: Array<ProductState & { categoryIds: number[] }>
+  updates: Array<ProductState & { id: number; stockBefore: number; categoryIds?: number[] }>
+  unchanged: number
+}
+
+const sameIds = (a: number[], b: number[]) => a.length === b.length && a.every((id, index) => id === b[index])
+
+/** What a row makes of the product with its SKU: the product's values, the row's where it gives one. */
+function updatedState(existing: ExistingProduct, row: ParsedRow, columns: Set<ImportColumn>): ProductState {
+  const { values } = row
+  return {
+    sku: values.sku,
+    name: values.name,
+    // '' and null both read as an empty cell: an exported empty description imports back unchanged.
+    description: columns.has('description') && (values.description ?? '') !== (existing.description ?? '') ? (values.description ?? null) : existing.description,
+    price: values.price !== undefined && values.price !== Number(existing.price) ? String(values.price) : existing.price,
+    stock: values.stock ?? existing.stock_quantity,
+    threshold: values.low_stock_threshold ?? existing.low_stock_threshold,
+  }
+}
+
+const stateChanged = (state: ProductState, existing: ExistingProduct) =>
+  state.sku !== existing.sku ||
+  state.name !== existing.name ||
+  state.description !== existing.description ||
+  state.price !== existing.price ||
+  state.stock !== existing.stock_quantity ||
+  state.threshold !== existing.low_stock_threshold
+
+/**
+ * Sorts every row into create, update or unchanged against the catalogue, and throws the first
+ * row that cannot be applied (a new product without a price, an unknown category). With `lock`
+ * the matched products are locked in id order (no deadlock with other lockers in that order) and
+ * the categories against deletion, until the transaction ends.
+ */
+async function planImport(manager: EntityManager, file: ParsedFile, lock: boolean): Promise<ImportPlan> {
+  const skus = file.rows.map((row) => row.values.sku)
+  const existing: ExistingProduct[] = await manager.query(PRODUCTS_BY_SKU + (lock ? ' FOR UPDATE OF p' : ''), [skus])
+  const bySku = new Map(existing.map((product) => [product.given.toLowerCase(), product]))
+  const names = [...new Set(file.rows.flatMap((row) => row.categories ?? []))]
+  const categories: Array<{ given: string; id: number }> = names.length
+    ? await manager.query(CATEGORIES_BY_NAME + (lock ? ' FOR KEY SHARE OF c' : ''), [names])
+    : []
+  const categoryIds = new Map(categories.map((category) => [category.given, category.id]))
+
+  const plan: ImportPlan = { creates: [], updates: [], unchanged: 0 }
+  for (const row of file.rows) {
+    const ids = row.categories?.map((name) => categoryIds.get(name))
+    if (ids?.includes(undefined)) throw rowError(row.row, 'Each category must be the name of an existing category.')
+    const rowCategoryIds = ids === undefined ? undefined : [...new Set(ids as number[])].sort((a, b) => a - b)
+    const product = bySku.get(row.values.sku.toLowerCase())
+    if (!product) {
+      if (row.values.price === undefined) throw rowError(row.row, 'Product price is required.')
+      plan.creates.push({
+        sku: row.values.sku,
+        name: row.values.name,
+        description: row.values.description ?? null,
+        price: String(row.values.price),
+        stock: row.values.stock ?? 0,
+        threshold: row.values.low_stock_threshold ?? config.LOW_STOCK_THRESHOLD,
+        categoryIds: rowCategoryIds ?? [],
+      })
+      continue
+    }
+    const state = updatedState(product, row, file.columns)
+    const newCategories = rowCategoryIds && !sameIds(rowCategoryIds, product.category_ids) ? rowCategoryIds : undefined
+    if (!stateChanged(state, product) && !newCategories) plan.unchanged += 1
+    else plan.updates.push({ ...state, id: product.id, stockBefore: product.stock_quantity, categoryIds: newCategories })
+  }
+  return plan
+}
+
+/** Writes a plan with one statement per table, whatever the number of rows. */
+async function applyImport(manager: EntityManager, plan: ImportPlan, userId: number): Promise<LowStockCrossing[]> {
+  const movements = { productIds: [] as number[], deltas: [] as number[], after: [] as number[] }
+  const alerts = { productIds: [] as number[], stock: [] as number[], thresholds: [] as number[] }
+  const links = { productIds: [] as number[], categoryIds: [] as number[] }
+  const link = (productId: number, categoryIds: number[]) => {
+    for (const categoryId of categoryIds) {
+      links.productIds.push(productId)
+      links.categoryIds.push(categoryId)
+    }
+  }
+
+  if (plan.creates.length > 0) {
+    const created: Array<{ id: number; sku: string }> = await manager.query(INSERT_PRODUCTS, columnsOf(plan.creates, ['sku', 'name', 'description', 'price', 'stock', 'threshold']))
+    const idOf = new Map(created.map((product) => [product.sku, product.id]))
+    for (const product of plan.creates) {
+      const id = idOf.get(product.sku)!
+      // As POST /products: a product created empty has no movement yet.
+      if (product.stock > 0) {
+        movements.productIds.push(id)
+        movements.deltas.push(product.stock)
+        movements.after.push(product.stock)
+      }
+      link(id, product.categoryIds)
+    }
+  }
+
+  if (plan.updates.length > 0) {
+    await manager.query(UPDATE_PRODUCTS, columnsOf(plan.updates, ['id', 'sku', 'name', 'description', 'price', 'stock', 'threshold']))
+    const relinked: number[] = []
+    for (const product of plan.updates) {
+      if (product.stock !== product.stockBefore) {
+        movements.productIds.push(product.id)
+        movements.deltas.push(product.stock - product.stockBefore)
+        movements.after.push(product.stock)
+      }
+      // Judged by the new threshold, as a PUT that changes both.
+      if (crossesLowStock(product.stockBefore, product.stock, product.threshold)) {
+        alerts.productIds.push(product.id)
+        alerts.stock.push(product.stock)
+        alerts.thresholds.push(product.threshold)
+      }
+      if (product.categoryIds) {
+        relinked.push(product.id)
+        link(product.id, product.categoryIds)
+      }
+    }
+    if (relinked.length > 0) await manager.query(UNLINK_CATEGORIES, [relinked])
+  }
+
+  if (movements.productIds.length > 0) await manager.query(INSERT_MOVEMENTS, [movements.productIds, movements.deltas, movements.after, userId])
+  if (links.productIds.length > 0) await manager.query(INSERT_CATEGORY_LINKS, [links.productIds, links.categoryIds])
+  if (alerts.productIds.length === 0) return []
+  const recorded: Array<{ id: number; product_id: number; stock: number; threshold: number }> = await manager.query(INSERT_ALERTS, [
+    alerts.productIds,
+    alerts.stock,
+    alerts.thresholds,
+  ])
+  return recorded.map((alert) => ({ alertId: alert.id, productId: alert.product_id, stock: alert.stock, threshold: alert.threshold }))
+}
+
+/** Rows as one array per field: the parameters of an unnest(). */
+function columnsOf<Row, Key extends keyof Row>(rows: Row[], keys: Key[]): unknown[][] {
+  return keys.map((key) => rows.map((row) => row[key]))
+}
+
+const countsOf = (plan: ImportPlan) => ({ created: plan.creates.length, updated: plan.updates.length, unchanged: plan.unchanged })
+
+/**
+ * POST /products/import: all rows or none, in one transaction. The first bad row is the one
+ * reported, whether the file's own rules or the catalogue (unknown category, new product without
+ * a price) find it; a dry run, or a file with a bad row, is judged without locking or writing.
+ */
+export async function importProducts(body: CsvBody, options: { dryRun: boolean; userId: number }): Promise<ImportResult> {
+  const file = await readFile(body)
+  if (options.dryRun || file.failure) {
+    const plan = await planImport(dataSource.manager, file, false)
+    if (file.failure) throw file.failure
+    return { ...countsOf(plan), dry_run: true }
+  }
+  const { plan, crossings } = await dataSource.transaction(async (manager) => {
+    const plan = await planImport(manager, file, true)
+    return { plan, crossings: await applyImport(manager, plan, options.userId) }
+  })
+  for (const crossing of crossings) logLowStock(crossing)
+  return { ...countsOf(plan), dry_run: false }
+}
