@@ -4,9 +4,9 @@ import { pipeline } from 'node:stream/promises'
 import type { EntityManager } from 'typeorm'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
-import type { CsvBody } from '../../http/error-handler'
+import type { CsvBody } from '../../http/json-body'
 import { HttpError, invalidInput } from '../../http/errors'
-import { crossesLowStock, logLowStock, type LowStockCrossing } from '../products/stock'
+import { logLowStock, type LowStockCrossing } from '../products/stock'
 import { restoreFormula } from './cells'
 import { IMPORT_COLUMNS, importRow, MAX_CATEGORIES_PER_ROW, REQUIRED_IMPORT_COLUMNS, type ImportColumn, type ImportResult, type ImportRow } from './schemas'
 import {
@@ -232,7 +232,7 @@ async function planImport(manager: EntityManager, file: ParsedFile, lock: boolea
 /** Writes a plan with one statement per table, whatever the number of rows. */
 async function applyImport(manager: EntityManager, plan: ImportPlan, userId: number): Promise<LowStockCrossing[]> {
   const movements = { productIds: [] as number[], deltas: [] as number[], after: [] as number[] }
-  const alerts = { productIds: [] as number[], stock: [] as number[], thresholds: [] as number[] }
+  const stockChanges = { productIds: [] as number[], before: [] as number[], after: [] as number[], thresholds: [] as number[] }
   const links = { productIds: [] as number[], categoryIds: [] as number[] }
   const link = (productId: number, categoryIds: number[]) => {
     for (const categoryId of categoryIds) {
@@ -264,12 +264,11 @@ async function applyImport(manager: EntityManager, plan: ImportPlan, userId: num
         movements.productIds.push(product.id)
         movements.deltas.push(product.stock - product.stockBefore)
         movements.after.push(product.stock)
-      }
-      // Judged by the new threshold, as a PUT that changes both.
-      if (crossesLowStock(product.stockBefore, product.stock, product.threshold)) {
-        alerts.productIds.push(product.id)
-        alerts.stock.push(product.stock)
-        alerts.thresholds.push(product.threshold)
+        // Judged by the new threshold, as a PUT that changes both.
+        stockChanges.productIds.push(product.id)
+        stockChanges.before.push(product.stockBefore)
+        stockChanges.after.push(product.stock)
+        stockChanges.thresholds.push(product.threshold)
       }
       if (product.categoryIds) {
         relinked.push(product.id)
@@ -281,11 +280,12 @@ async function applyImport(manager: EntityManager, plan: ImportPlan, userId: num
 
   if (movements.productIds.length > 0) await manager.query(INSERT_MOVEMENTS, [movements.productIds, movements.deltas, movements.after, userId])
   if (links.productIds.length > 0) await manager.query(INSERT_CATEGORY_LINKS, [links.productIds, links.categoryIds])
-  if (alerts.productIds.length === 0) return []
+  if (stockChanges.productIds.length === 0) return []
   const recorded: Array<{ id: number; product_id: number; stock: number; threshold: number }> = await manager.query(INSERT_ALERTS, [
-    alerts.productIds,
-    alerts.stock,
-    alerts.thresholds,
+    stockChanges.productIds,
+    stockChanges.before,
+    stockChanges.after,
+    stockChanges.thresholds,
   ])
   return recorded.map((alert) => ({ alertId: alert.id, productId: alert.product_id, stock: alert.stock, threshold: alert.threshold }))
 }

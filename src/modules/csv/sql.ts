@@ -2,7 +2,7 @@
  * The CSV statements, free of runtime imports beyond the products list's own SQL, so that the
  * benchmark's COPY ceilings (bench/) read and write exactly the rows the endpoints do.
  */
-import { ORDER_BY, productConditions, type ProductFilters } from '../products/sql'
+import { crossesLowStock, ORDER_BY, productConditions, type ProductFilters } from '../products/sql'
 
 export const EXPORT_COLUMNS = [
   'id',
@@ -61,8 +61,11 @@ export const UPDATE_PRODUCTS = `UPDATE products p SET sku = u.sku, name = u.name
 export const INSERT_MOVEMENTS = `INSERT INTO stock_movements (product_id, delta, stock_after, reason, user_id)
   SELECT m.product_id, m.delta, m.stock_after, 'import', $4 FROM unnest($1::int[], $2::int[], $3::int[]) AS m(product_id, delta, stock_after)`
 
+/** The alerts of the stock changes (product, before, after, threshold) that cross their threshold. */
 export const INSERT_ALERTS = `INSERT INTO alerts (product_id, stock, threshold)
-  SELECT * FROM unnest($1::int[], $2::int[], $3::int[])
+  SELECT c.product_id, c.stock_after, c.threshold
+  FROM unnest($1::int[], $2::int[], $3::int[], $4::int[]) AS c(product_id, stock_before, stock_after, threshold)
+  WHERE ${crossesLowStock('c.stock_before', 'c.stock_after', 'c.threshold')}
   RETURNING id, product_id, stock, threshold`
 
 export const UNLINK_CATEGORIES = 'DELETE FROM product_categories WHERE product_id = ANY($1::int[])'
