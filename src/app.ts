@@ -11,6 +11,7 @@ import { authRoutes } from './modules/auth/routes'
 import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
+import { csvRoutes } from './modules/csv/routes'
 import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
 
@@ -48,6 +49,7 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(authRoutes)
     .use(userRoutes)
     .use(categoryRoutes)
+    .use(csvRoutes)
     .use(productRoutes)
     .use(orderRoutes)
     .use(alertRoutes)
