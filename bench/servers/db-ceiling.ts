@@ -19,6 +19,7 @@ const prepared = (text: string, values: unknown[]) => {
 
 interface ProductRow {
   id: number
+  sku: string | null
   name: string
   description: string | null
   price: string
@@ -31,6 +32,7 @@ interface ProductRow {
 
 const toProduct = (row: ProductRow) => ({
   id: row.id,
+  sku: row.sku,
   name: row.name,
   description: row.description,
   price: Number(row.price),

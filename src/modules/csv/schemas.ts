@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { description, lowStockThreshold, name, price, productListQuery, sku, stock } from '../products/schemas'
+import { description, lowStockThreshold, name, price, productListQuery, skuText, stock } from '../products/schemas'
 
 export const IMPORT_COLUMNS = ['sku', 'name', 'description', 'price', 'stock', 'low_stock_threshold', 'categories'] as const
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number]
@@ -14,7 +14,7 @@ export const MAX_CATEGORIES_PER_ROW = 50
  * first bad field of the row.
  */
 export const importRow = z.object({
-  sku: sku,
+  sku: skuText('Product SKU'),
   name,
   description: description.optional(),
   price: price.optional(),

@@ -22,9 +22,15 @@ import type { Category } from '../categories/category.entity'
 @Index('products_price_idx', { synchronize: false })
 @Index('products_name_idx', { synchronize: false })
 @Index('products_created_at_idx', { synchronize: false })
+// Unique on lower(sku) among live products: migrations/*-ProductSku.ts.
+@Index('products_sku_lower_key', { synchronize: false })
 export class Product {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number
+
+  /** The optional stock-keeping unit, unique regardless of case. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sku: string | null
 
   @Column({ type: 'varchar', length: 200 })
   name: string

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { invalidInput, notFound } from '../../http/errors'
+import { conflict, invalidInput, notFound } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import {
   createProductBody,
@@ -36,12 +36,13 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
           invalidInput('Product price must have at most 2 decimal places.'),
           ...JSON_BODY_ERRORS,
           notFound('Category', 42),
+          conflict('A product with this SKU already exists.'),
         ),
       },
       detail: {
         summary: 'Create a product',
         description:
-          'Managers and admins. `name`, `price` and `stock` (or its alias `stock_quantity`) are required. The initial stock is recorded as a stock movement. An unknown id in `category_ids` is a 404 Category not found and nothing is written.',
+          'Managers and admins. `name`, `price` and `stock` (or its alias `stock_quantity`) are required; `sku` is optional and unique regardless of case (409 Conflict). The initial stock is recorded as a stock movement. An unknown id in `category_ids` is a 404 Category not found and nothing is written.',
       },
     },
   )
@@ -52,7 +53,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     detail: {
       summary: 'List products',
       description:
-        'Any authenticated user. Filters: `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
+        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
     },
   })
   .get('/:id', ({ params }) => getProduct(params.id), {
@@ -73,6 +74,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
         ...JSON_BODY_ERRORS,
         notFound('Product', 42),
         notFound('Category', 42),
+        conflict('A product with this SKU already exists.'),
       ),
     },
     detail: {

@@ -11,6 +11,14 @@ const priceError = fieldMessages('Product price')
 const categoryIdsError = fieldMessages('Category IDs')
 const categoryIdError = fieldMessages('Each category ID')
 
+const SKU_CHARACTERS = /^[A-Za-z0-9_.-]+$/
+export const skuText = (label: string) =>
+  text(label, 1, 64).regex(SKU_CHARACTERS, { error: `${label} may contain only letters, digits, "_", "." and "-".` })
+
+const sku = skuText('Product SKU')
+  .nullable()
+  .meta({ description: 'Optional stock-keeping unit: 1–64 letters, digits, `_`, `.`, `-`, unique regardless of case; `null` for none.', example: 'DRL-18V-02' })
+
 export const name = text('Product name', 1, 200).meta({ description: '1–200 characters.', example: 'Cordless drill' })
 
 export const description = freeText('Product description', 2000)
@@ -44,6 +52,7 @@ const categoryIds = z
 // Both keys stay optional here: "stock or its alias stock_quantity is required" is checked by the
 // service, since zod could only say it with a transform, which the OpenAPI document cannot show.
 export const createProductBody = z.object({
+  sku: sku.optional(),
   name,
   description: description.optional(),
   price,
@@ -53,6 +62,7 @@ export const createProductBody = z.object({
   category_ids: categoryIds.optional(),
 }).meta({
   example: {
+    sku: 'DRL-18V-02',
     name: 'Cordless drill',
     description: '18 V, two batteries.',
     price: 89.9,
@@ -64,6 +74,7 @@ export const createProductBody = z.object({
 
 export const updateProductBody = z
   .object({
+    sku: sku.optional().meta({ description: 'A new SKU, or `null` to remove it.' }),
     name: name.optional(),
     description: description.optional(),
     price: price.optional(),
@@ -77,6 +88,7 @@ export const updateProductBody = z
 export const productSchema = z
   .object({
     id: z.int(),
+    sku: z.string().nullable(),
     name: z.string(),
     description: z.string().nullable(),
     price: z.number(),
@@ -90,6 +102,7 @@ export const productSchema = z
     description: 'A product, with its current stock and its categories.',
     example: {
       id: 12,
+      sku: 'DRL-18V-02',
       name: 'Cordless drill',
       description: '18 V, two batteries.',
       price: 89.9,
@@ -115,6 +128,9 @@ const booleanQuery = (parameter: string) =>
 
 export const productListQuery = z.object({
   ...pagination,
+  sku: skuText('Query parameter sku')
+    .optional()
+    .meta({ description: 'The product with exactly this SKU, regardless of case (at most one).' }),
   q: freeText('Query parameter q', 200)
     .optional()
     .meta({ description: 'Case-insensitive search in name and description.' }),

@@ -1,8 +1,8 @@
-import { IsNull, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
+import { IsNull, QueryFailedError, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
-import { invalidInput, notFound } from '../../http/errors'
+import { conflict, invalidInput, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Product } from './product.entity'
 import { GET_PRODUCT, listProductsQuery, productConditions, type ProductFilters } from './sql'
@@ -11,6 +11,7 @@ import { StockMovement, type MovementReason } from './stock-movement.entity'
 
 export interface PublicProduct {
   id: number
+  sku: string | null
   name: string
   description: string | null
   price: number
@@ -34,6 +35,7 @@ export interface PublicStockMovement {
 
 /** The writable fields; `stock_quantity` is the input alias of `stock`. */
 export interface ProductChanges {
+  sku?: string | null
   name?: string
   description?: string | null
   price?: number
@@ -48,6 +50,7 @@ export type NewProduct = ProductChanges & { name: string; price: number }
 
 interface ProductRow {
   id: number
+  sku: string | null
   name: string
   description: string | null
   price: string
@@ -62,6 +65,7 @@ type Queryable = Pick<EntityManager, 'query'>
 
 const toPublicProduct = (row: ProductRow): PublicProduct => ({
   id: row.id,
+  sku: row.sku,
   name: row.name,
   description: row.description,
   // numeric arrives as its exact decimal text; Number() of it is the nearest double, which
@@ -123,14 +127,28 @@ async function replaceCategories(manager: EntityManager, productId: number, ids:
   await linkCategories(manager, productId, ids)
 }
 
+const isSkuTaken = (error: unknown) =>
+  error instanceof QueryFailedError && (error.driverError as { constraint?: string }).constraint === 'products_sku_lower_key'
+
+/** Runs a write, turning a clash on the case-insensitive SKU index into the spec's 409. */
+async function uniqueSku<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (error) {
+    if (isSkuTaken(error)) throw conflict('A product with this SKU already exists.')
+    throw error
+  }
+}
+
 export async function createProduct(input: NewProduct, userId: number): Promise<PublicProduct> {
   const stock = input.stock ?? input.stock_quantity
   if (stock === undefined) throw invalidInput('Product stock is required.')
   const threshold = input.low_stock_threshold ?? config.LOW_STOCK_THRESHOLD
-  return dataSource.transaction(async (manager) => {
+  return uniqueSku(() => dataSource.transaction(async (manager) => {
     await assertCategoriesExist(manager, input.category_ids ?? [])
     const product = await manager.save(
       manager.create(Product, {
+        sku: input.sku ?? null,
         name: input.name,
         description: input.description ?? null,
         price: String(input.price),
@@ -145,11 +163,12 @@ export async function createProduct(input: NewProduct, userId: number): Promise<
       await recordStockChange(manager, change, { reason: 'initial', userId })
     }
     return findProduct(manager, product.id)
-  })
+  }))
 }
 
 function columnChanges(changes: ProductChanges): QueryDeepPartialEntity<Product> {
   const columns: QueryDeepPartialEntity<Product> = { updatedAt: () => 'now()' }
+  if (changes.sku !== undefined) columns.sku = changes.sku
   if (changes.name !== undefined) columns.name = changes.name
   if (changes.description !== undefined) columns.description = changes.description
   if (changes.price !== undefined) columns.price = String(changes.price)
@@ -171,7 +190,7 @@ async function adjustStock(
 }
 
 export async function updateProduct(id: number, changes: ProductChanges, userId: number): Promise<PublicProduct> {
-  const { product, crossing } = await dataSource.transaction(async (manager) => {
+  const { product, crossing } = await uniqueSku(() => dataSource.transaction(async (manager) => {
     const [current] = await manager.query('SELECT stock_quantity FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE', [id])
     if (!current) throw notFound('Product', id)
     if (Object.keys(changes).length === 0) return { product: await findProduct(manager, id), crossing: undefined }
@@ -181,7 +200,7 @@ export async function updateProduct(id: number, changes: ProductChanges, userId:
     const crossing = await adjustStock(manager, id, current.stock_quantity, changes.stock ?? changes.stock_quantity, userId)
     if (changes.category_ids) await replaceCategories(manager, id, changes.category_ids)
     return { product: await findProduct(manager, id), crossing }
-  })
+  }))
   logLowStock(crossing)
   return product
 }

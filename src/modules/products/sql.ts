@@ -7,6 +7,7 @@
 import type { ProductSort } from './schemas'
 
 export interface ProductFilters {
+  sku?: string
   q?: string
   category_id?: number
   min_price?: string
@@ -18,7 +19,7 @@ export interface ProductFilters {
   offset: number
 }
 
-const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
+const PRODUCT_COLUMNS = 'p.id, p.sku, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
 const CATEGORIES_OF_P = `COALESCE((
     SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.id)
     FROM product_categories pc JOIN categories c ON c.id = pc.category_id
@@ -44,6 +45,8 @@ export function productConditions(filters: Omit<ProductFilters, 'limit' | 'offse
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']
+  // The expression of the unique index products_sku_lower_key, so that it is what answers.
+  if (filters.sku !== undefined) conditions.push(`lower(p.sku) = lower(${param(filters.sku)})`)
   if (filters.q !== undefined) {
     const pattern = param(`%${escapeLike(filters.q)}%`)
     conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)
