@@ -9,8 +9,9 @@ import { EXPORT_COLUMNS, exportProductsQuery, type ExportFilters } from './sql'
 /** Rows per FETCH: large enough that round trips cost little, small enough to keep memory flat. */
 const BATCH_ROWS = 2000
 
-// RFC 4180: CRLF between records, quotes only where a field needs them.
-const toCsv = (rows: unknown[][]) => stringify(rows, { record_delimiter: 'windows', cast: { string: neutraliseFormula } })
+// RFC 4180: CRLF between records, quotes where a field holds a comma, a quote or a line break.
+const toCsv = (rows: unknown[][]) =>
+  stringify(rows, { record_delimiter: 'windows', quoted_match: /[\r\n]/, cast: { string: neutraliseFormula } })
 
 /**
  * The matching catalogue as CSV, streamed through a server-side cursor: one batch is fetched

@@ -8,7 +8,7 @@ import type { CsvBody } from '../../http/json-body'
 import { HttpError, invalidInput } from '../../http/errors'
 import { logLowStock, type LowStockCrossing } from '../products/stock'
 import { restoreFormula } from './cells'
-import { IMPORT_COLUMNS, importRow, MAX_CATEGORIES_PER_ROW, REQUIRED_IMPORT_COLUMNS, type ImportColumn, type ImportResult, type ImportRow } from './schemas'
+import { IGNORED_IMPORT_COLUMNS, IMPORT_COLUMNS, importRow, MAX_CATEGORIES_PER_ROW, REQUIRED_IMPORT_COLUMNS, type HeaderColumn, type ImportColumn, type ImportResult, type ImportRow } from './schemas'
 import {
   CATEGORIES_BY_NAME,
   INSERT_ALERTS,
@@ -31,7 +31,7 @@ interface ParsedRow {
 }
 
 interface ParsedFile {
-  columns: Set<ImportColumn>
+  columns: Set<HeaderColumn>
   rows: ParsedRow[]
   /** The first bad row of the file, met while reading it; the rows before it are in `rows`. */
   failure?: HttpError
@@ -40,29 +40,30 @@ interface ParsedFile {
 const CSV_PROBLEMS: Record<string, string> = {
   CSV_QUOTE_NOT_CLOSED: 'A quoted field is not closed.',
   CSV_INVALID_CLOSING_QUOTE: 'A quote inside a quoted field must be doubled.',
-  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'A quoted field is followed by other characters.',
+  INVALID_OPENING_QUOTE: 'A field that holds a quote must be quoted, its quotes doubled.',
 }
 
-function headerColumns(header: string[]): ImportColumn[] {
-  const known = new Set<string>(IMPORT_COLUMNS)
+const UNKNOWN_COLUMN = `Unknown column; the columns are ${IMPORT_COLUMNS.join(', ')} (and the export's ${IGNORED_IMPORT_COLUMNS.join(', ')}, ignored).`
+
+function headerColumns(header: string[]): HeaderColumn[] {
+  const known = new Set<string>([...IMPORT_COLUMNS, ...IGNORED_IMPORT_COLUMNS])
   const columns = header.map((cell) => cell.trim().toLowerCase())
-  if (columns.some((column) => !known.has(column))) {
-    throw rowError(1, `Unknown column; the columns are ${IMPORT_COLUMNS.join(', ')}.`)
-  }
+  if (columns.some((column) => !known.has(column))) throw rowError(1, UNKNOWN_COLUMN)
   if (new Set(columns).size !== columns.length) throw rowError(1, 'A column appears more than once.')
   const missing = REQUIRED_IMPORT_COLUMNS.find((column) => !columns.includes(column))
   if (missing) throw rowError(1, `The column ${missing} is required.`)
-  return columns as ImportColumn[]
+  return columns as HeaderColumn[]
 }
 
-const INTEGER_OR_DECIMAL = /^\d+(\.\d+)?$/
+const INTEGER_OR_DECIMAL = /^-?\d+(\.\d+)?$/
 
 /** A number cell as the JSON number the product schemas judge; other text stays text (refused as such). */
 const numberCell = (cell: string) => (INTEGER_OR_DECIMAL.test(cell) ? Number(cell) : cell)
 
-function rowValues(columns: ImportColumn[], record: string[]): Record<string, unknown> {
+function rowValues(columns: HeaderColumn[], record: string[]): Record<string, unknown> {
   const values: Record<string, unknown> = {}
   columns.forEach((column, index) => {
+    if (column === 'id' || column === 'created_at' || column === 'updated_at') return
     const cell = restoreFormula(record[index]!)
     // An empty cell gives no value, except that an empty description is no description.
     if (column === 'description') values.description = cell === '' ? null : cell
@@ -80,7 +81,7 @@ function categoryNames(cell: string): string[] {
 }
 
 /** One data row judged by the product rules; throws the row's first problem. */
-function judgeRow(columns: ImportColumn[], record: string[], earlierSkus: Set<string>): Omit<ParsedRow, 'row'> {
+function judgeRow(columns: HeaderColumn[], record: string[], earlierSkus: Set<string>): Omit<ParsedRow, 'row'> {
   if (record.length !== columns.length) {
     throw invalidInput(`The row has ${record.length} fields, but the header has ${columns.length}.`)
   }
@@ -95,41 +96,44 @@ function judgeRow(columns: ImportColumn[], record: string[], earlierSkus: Set<st
 }
 
 /**
- * Reads the whole file, streamed through csv-parse, judging each row as it comes; stops at the
- * first bad one. Nothing is written here.
+ * Reads the whole file, streamed through csv-parse, judging each row as it is parsed, and stops
+ * at the first bad one. Nothing is written here.
  */
 async function readFile(body: CsvBody): Promise<ParsedFile> {
-  // Records of any length, so that judgeRow names a short row; a BOM the decoder kept is dropped.
-  const parser = parse({ bom: true, relax_column_count: true })
-  // Its failures (413, bad UTF-8) reach the loop below through the parser it destroys.
-  const piping = pipeline(Readable.from(body.text), parser).catch(() => {})
-  let columns: ImportColumn[] | undefined
+  let columns: HeaderColumn[] | undefined
   const rows: ParsedRow[] = []
   const skus = new Set<string>()
   let row = 0
   let failure: HttpError | undefined
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      row += 1
-      if (!columns) {
-        columns = headerColumns(record)
-        continue
-      }
-      // A blank line is a row of the spreadsheet with nothing in it.
-      if (record.length === 1 && record[0] === '') continue
+  const judge = (record: string[]) => {
+    row += 1
+    if (!columns) columns = headerColumns(record)
+    // A blank line is a row of the spreadsheet with nothing in it.
+    else if (record.length > 1 || record[0] !== '') rows.push({ row, ...judgeRow(columns, record, skus) })
+  }
+  const parser = parse({
+    // Records of any length, so that judgeRow names a short row; a BOM the decoder kept is dropped.
+    bom: true,
+    relax_column_count: true,
+    // Each record is judged as it is parsed (in order, before any later parse error) and not kept.
+    on_record: (record: string[]) => {
+      if (failure) return null
       try {
-        rows.push({ row, ...judgeRow(columns, record, skus) })
+        judge(record)
       } catch (error) {
-        if (!(error instanceof HttpError)) throw error
+        if (!(error instanceof HttpError) || row === 1) throw error
         failure = rowError(row, error.message)
-        break
+        parser.destroy()
       }
-    }
+      return null
+    },
+  })
+  try {
+    await pipeline(Readable.from(body.text), parser.resume())
   } catch (error) {
-    if (!(error instanceof CsvError)) throw error
-    failure = rowError(row + 1, CSV_PROBLEMS[error.code] ?? 'The row is not valid CSV.')
-  } finally {
-    await piping
+    if (error instanceof CsvError) failure ??= rowError(row + 1, CSV_PROBLEMS[error.code] ?? 'The row is not valid CSV.')
+    // Destroyed at the first bad row: the rest of the body is left unread.
+    else if (!failure) throw error
   }
   if (!columns) throw invalidInput('The CSV file is empty: it must start with a header row.')
   return { columns: new Set(columns), rows, failure }
@@ -165,7 +169,7 @@ interface ImportPlan {
 const sameIds = (a: number[], b: number[]) => a.length === b.length && a.every((id, index) => id === b[index])
 
 /** What a row makes of the product with its SKU: the product's values, the row's where it gives one. */
-function updatedState(existing: ExistingProduct, row: ParsedRow, columns: Set<ImportColumn>): ProductState {
+function updatedState(existing: ExistingProduct, row: ParsedRow, columns: Set<HeaderColumn>): ProductState {
   const { values } = row
   return {
     sku: values.sku,

@@ -53,7 +53,7 @@ export const csvRoutes = new Elysia({ prefix: '/products', tags: ['Products'] })
         200: importResult,
         ...errorResponses(
           invalidInput('Row 17: Product price is required.'),
-          invalidInput('Row 1: Unknown column; the columns are sku, name, description, price, stock, low_stock_threshold, categories.'),
+          invalidInput("Row 1: Unknown column; the columns are sku, name, description, price, stock, low_stock_threshold, categories (and the export's id, created_at, updated_at, ignored)."),
           invalidInput('Row 5: Each category must be the name of an existing category.'),
           invalidInput('Row 9: This SKU appears on an earlier row of the file.'),
           invalidInput('Row 3: A quoted field is not closed.'),
@@ -64,7 +64,7 @@ export const csvRoutes = new Elysia({ prefix: '/products', tags: ['Products'] })
       },
       detail: {
         summary: 'Import products from CSV',
-        description: `Managers and admins. A \`text/csv\` body (UTF-8, with or without BOM; at most IMPORT_BODY_LIMIT_BYTES) with a header row of columns among \`sku, name, description, price, stock, low_stock_threshold, categories\`: \`sku\` and \`name\` required, any others in any order. A row whose SKU (regardless of case) is a product's updates it, any other creates one (\`price\` required; \`stock\` 0 and the default threshold when empty). An empty cell keeps the product's value, except an empty \`description\` (none) and \`categories\` (none; category names joined by \`|\`, each an existing category). All or nothing: the first bad row is named in the 400 (the header is row 1) and nothing is written. Stock changes are ledger movements with reason \`import\`; falling below the threshold records an alert. \`?dry_run=true\` validates and counts without writing. ${INJECTION_RULE}`,
+        description: `Managers and admins. A \`text/csv\` body (UTF-8, with or without BOM; at most IMPORT_BODY_LIMIT_BYTES) with a header row of columns among \`sku, name, description, price, stock, low_stock_threshold, categories\`: \`sku\` and \`name\` required, any others in any order; the export's \`id\`, \`created_at\` and \`updated_at\` are accepted and ignored, so an export imports back unchanged. A row whose SKU (regardless of case) is a product's updates it, any other creates one (\`price\` required; \`stock\` 0 and the default threshold when empty). An empty cell keeps the product's value, except an empty \`description\` (none) and \`categories\` (none; category names joined by \`|\`, each an existing category). All or nothing: the first bad row is named in the 400 (the header is row 1) and nothing is written. Stock changes are ledger movements with reason \`import\`; falling below the threshold records an alert. \`?dry_run=true\` validates and counts without writing. ${INJECTION_RULE}`,
         requestBody: {
           required: true,
           content: { 'text/csv': { schema: { type: 'string', contentMediaType: 'text/csv' }, example: IMPORT_EXAMPLE } },

@@ -4,6 +4,9 @@ import { description, lowStockThreshold, name, price, productListQuery, skuText,
 export const IMPORT_COLUMNS = ['sku', 'name', 'description', 'price', 'stock', 'low_stock_threshold', 'categories'] as const
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number]
 export const REQUIRED_IMPORT_COLUMNS: readonly ImportColumn[] = ['sku', 'name']
+/** The export's columns that an import accepts and ignores, so that an export imports back as it is. */
+export const IGNORED_IMPORT_COLUMNS = ['id', 'created_at', 'updated_at'] as const
+export type HeaderColumn = ImportColumn | (typeof IGNORED_IMPORT_COLUMNS)[number]
 
 /** A product category cell holds at most this many names, as `category_ids` holds at most 50 ids. */
 export const MAX_CATEGORIES_PER_ROW = 50
