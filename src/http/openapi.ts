@@ -13,7 +13,11 @@ type Operation = {
   responses?: Record<string, { content?: Record<string, MediaType>; headers?: Record<string, unknown> }>
 }
 /** An error response's body: errorResponses() gives its schema the `{error, message}` examples. */
-type MediaType = { schema?: { examples?: Array<{ error: string; message: string }> }; examples?: Record<string, unknown> }
+type MediaType = {
+  schema?: { examples?: Array<{ error: string; message: string }>; contentMediaType?: string; example?: unknown }
+  examples?: Record<string, unknown>
+  example?: unknown
+}
 
 /** The headers every response of a status carries (see unauthorized() and tooManyRequests()). */
 const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
@@ -36,7 +40,8 @@ const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
  * Swagger UI shows a parameter's own description, where the plugin keeps zod's in the schema; it
  * marks every body required, where a nullable one (POST /login) may be left out; a 204 has no
  * body; 401 and 429 always carry their header; and Swagger UI shows only the first of a schema's
- * examples, where named examples of the response give a choice of every error body.
+ * examples, where named examples of the response give a choice of every error body; and it lists
+ * every text response as text/plain.
  */
 function finishDocument(document: GeneratedDocument) {
   for (const operation of Object.values(document.paths).flatMap((methods) => Object.values(methods))) {
@@ -45,6 +50,10 @@ function finishDocument(document: GeneratedDocument) {
     if (Array.isArray(bodyType) && bodyType.includes('null')) operation.requestBody!.required = false
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
       if (status === '204') delete response.content
+      // A text response (the CSV export) is listed under the media type its schema names.
+      const text = response.content?.['text/plain']
+      const mediaType = text?.schema?.contentMediaType
+      if (text && mediaType) response.content = { [mediaType]: { schema: text.schema, example: text.schema?.example } }
       if (RESPONSE_HEADERS[status]) response.headers = RESPONSE_HEADERS[status]
       const json = response.content?.['application/json']
       const examples = json?.schema?.examples ?? []

@@ -43,7 +43,10 @@ export const importResult = z
     unchanged: z.int().meta({ description: 'Rows identical to the product with their SKU.' }),
     dry_run: z.boolean().meta({ description: '`true`: nothing was written; the counts are what the import would do.' }),
   })
-  .meta({ example: { created: 2, updated: 1, unchanged: 40, dry_run: false } })
+  .meta({
+    description: 'What the import did (in a dry run: would do), counted in rows.',
+    example: { created: 2, updated: 1, unchanged: 40, dry_run: false },
+  })
 export type ImportResult = z.output<typeof importResult>
 
 /** The example file of the OpenAPI document: a header, a new product, an update, quoting. */
