@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path'
 import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { freePort, startService, watchMemory, type Service } from './lib/processes'
-import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
+import { csvTable, CSV_KEYS, runCsvBench, type CsvRow } from './csv'
+import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
 
@@ -149,7 +150,10 @@ async function main() {
       rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth])))
     }
   }
-  return { rows, explains }
+  const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
+  const admin = `Basic ${Buffer.from(`${BENCH_ADMIN.username}:${BENCH_ADMIN.password}`).toString('base64')}`
+  const csvRows: CsvRow[] = csvKeys.length ? await runCsvBench({ db, apiUrl: api.url, auth: admin, keys: csvKeys, rounds, progress }) : []
+  return { rows, explains, csvRows }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -299,13 +303,18 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains } = await main()
+  const { rows, explains, csvRows } = await main()
   const results = checks(rows)
+  for (const row of csvRows) {
+    const ratio = row.api / row.copy
+    results.push({ target: `${row.label} ≥ ${row.target} × COPY`, met: ratio >= row.target, detail: `${fmt(ratio, 2)} × COPY` })
+  }
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
   console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
   console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
-  console.log(table(rows))
+  if (rows.length) console.log(table(rows))
+  if (csvRows.length) console.log(`\nCSV (rows/s, median of ${rounds}; COPY = PostgreSQL's own COPY of the same rows, same tables and indexes)\n\n${csvTable(csvRows)}`)
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
@@ -313,7 +322,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

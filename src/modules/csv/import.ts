@@ -233,65 +233,73 @@ async function planImport(manager: EntityManager, file: ParsedFile, lock: boolea
   return plan
 }
 
-/** Writes a plan with one statement per table, whatever the number of rows. */
+/**
+ * Rows per statement: every statement stays well inside DATABASE_STATEMENT_TIMEOUT_MS (the
+ * trigram indexes make inserting a product the costliest part), while the round trips stay few.
+ */
+const BATCH_ROWS = 5000
+
+/** Runs `write` on the rows in slices of BATCH_ROWS, one set-based statement each. */
+async function inBatches<Row, Result = never>(rows: Row[], write: (batch: Row[]) => Promise<Result[] | void>): Promise<Result[]> {
+  const results: Result[] = []
+  for (let start = 0; start < rows.length; start += BATCH_ROWS) results.push(...((await write(rows.slice(start, start + BATCH_ROWS))) ?? []))
+  return results
+}
+
+interface Movement {
+  productId: number
+  delta: number
+  after: number
+}
+
+/** Writes a plan in a few set-based statements per table (unnest of BATCH_ROWS rows), whatever the number of rows. */
 async function applyImport(manager: EntityManager, plan: ImportPlan, userId: number): Promise<LowStockCrossing[]> {
-  const movements = { productIds: [] as number[], deltas: [] as number[], after: [] as number[] }
-  const stockChanges = { productIds: [] as number[], before: [] as number[], after: [] as number[], thresholds: [] as number[] }
-  const links = { productIds: [] as number[], categoryIds: [] as number[] }
+  const movements: Movement[] = []
+  const stockChanges: Array<Movement & { before: number; threshold: number }> = []
+  const links: Array<{ productId: number; categoryId: number }> = []
+  // A statement without RETURNING, run on a batch: nothing comes back.
+  const write =
+    <Row,>(sql: string, parameters: (batch: Row[]) => unknown[]) =>
+    async (batch: Row[]) => {
+      await manager.query(sql, parameters(batch))
+    }
   const link = (productId: number, categoryIds: number[]) => {
-    for (const categoryId of categoryIds) {
-      links.productIds.push(productId)
-      links.categoryIds.push(categoryId)
-    }
+    for (const categoryId of categoryIds) links.push({ productId, categoryId })
   }
 
-  if (plan.creates.length > 0) {
-    const created: Array<{ id: number; sku: string }> = await manager.query(INSERT_PRODUCTS, columnsOf(plan.creates, ['sku', 'name', 'description', 'price', 'stock', 'threshold']))
-    const idOf = new Map(created.map((product) => [product.sku, product.id]))
-    for (const product of plan.creates) {
-      const id = idOf.get(product.sku)!
-      // As POST /products: a product created empty has no movement yet.
-      if (product.stock > 0) {
-        movements.productIds.push(id)
-        movements.deltas.push(product.stock)
-        movements.after.push(product.stock)
-      }
-      link(id, product.categoryIds)
-    }
+  const created = await inBatches(plan.creates, (batch): Promise<Array<{ id: number; sku: string }>> =>
+    manager.query(INSERT_PRODUCTS, columnsOf(batch, ['sku', 'name', 'description', 'price', 'stock', 'threshold'])),
+  )
+  const idOf = new Map(created.map((product) => [product.sku, product.id]))
+  for (const product of plan.creates) {
+    const productId = idOf.get(product.sku)!
+    // As POST /products: a product created empty has no movement yet.
+    if (product.stock > 0) movements.push({ productId, delta: product.stock, after: product.stock })
+    link(productId, product.categoryIds)
   }
 
-  if (plan.updates.length > 0) {
-    await manager.query(UPDATE_PRODUCTS, columnsOf(plan.updates, ['id', 'sku', 'name', 'description', 'price', 'stock', 'threshold']))
-    const relinked: number[] = []
-    for (const product of plan.updates) {
-      if (product.stock !== product.stockBefore) {
-        movements.productIds.push(product.id)
-        movements.deltas.push(product.stock - product.stockBefore)
-        movements.after.push(product.stock)
-        // Judged by the new threshold, as a PUT that changes both.
-        stockChanges.productIds.push(product.id)
-        stockChanges.before.push(product.stockBefore)
-        stockChanges.after.push(product.stock)
-        stockChanges.thresholds.push(product.threshold)
-      }
-      if (product.categoryIds) {
-        relinked.push(product.id)
-        link(product.id, product.categoryIds)
-      }
+  await inBatches(plan.updates, write(UPDATE_PRODUCTS, (batch) => columnsOf(batch, ['id', 'sku', 'name', 'description', 'price', 'stock', 'threshold'])))
+  const relinked: Array<{ id: number }> = []
+  for (const product of plan.updates) {
+    if (product.stock !== product.stockBefore) {
+      const movement = { productId: product.id, delta: product.stock - product.stockBefore, after: product.stock }
+      movements.push(movement)
+      // Judged by the new threshold, as a PUT that changes both.
+      stockChanges.push({ ...movement, before: product.stockBefore, threshold: product.threshold })
     }
-    if (relinked.length > 0) await manager.query(UNLINK_CATEGORIES, [relinked])
+    if (product.categoryIds) {
+      relinked.push(product)
+      link(product.id, product.categoryIds)
+    }
   }
+  await inBatches(relinked, write(UNLINK_CATEGORIES, (batch) => columnsOf(batch, ['id'])))
 
-  if (movements.productIds.length > 0) await manager.query(INSERT_MOVEMENTS, [movements.productIds, movements.deltas, movements.after, userId])
-  if (links.productIds.length > 0) await manager.query(INSERT_CATEGORY_LINKS, [links.productIds, links.categoryIds])
-  if (stockChanges.productIds.length === 0) return []
-  const recorded: Array<{ id: number; product_id: number; stock: number; threshold: number }> = await manager.query(INSERT_ALERTS, [
-    stockChanges.productIds,
-    stockChanges.before,
-    stockChanges.after,
-    stockChanges.thresholds,
-  ])
-  return recorded.map((alert) => ({ alertId: alert.id, productId: alert.product_id, stock: alert.stock, threshold: alert.threshold }))
+  await inBatches(movements, write(INSERT_MOVEMENTS, (batch) => [...columnsOf(batch, ['productId', 'delta', 'after']), userId]))
+  await inBatches(links, write(INSERT_CATEGORY_LINKS, (batch) => columnsOf(batch, ['productId', 'categoryId'])))
+  const alerts = await inBatches(stockChanges, (batch): Promise<Array<{ id: number; product_id: number; stock: number; threshold: number }>> =>
+    manager.query(INSERT_ALERTS, columnsOf(batch, ['productId', 'before', 'after', 'threshold'])),
+  )
+  return alerts.map((alert) => ({ alertId: alert.id, productId: alert.product_id, stock: alert.stock, threshold: alert.threshold }))
 }
 
 /** Rows as one array per field: the parameters of an unnest(). */
