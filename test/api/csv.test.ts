@@ -5,8 +5,8 @@
  */
 import { beforeEach, describe, expect, test } from 'bun:test'
 import { parse } from 'csv-parse/sync'
-import { insertProduct } from './fixtures'
-import { app, call, insertCategory, query, resetDatabase, type Seeded } from './helpers'
+import { insertProduct } from '../support/fixtures'
+import { app, call, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { dataSource } from '../src/db/data-source'
-import { listProductsQuery } from '../src/modules/products/sql'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { dataSource } from '../../src/db/data-source'
+import { listProductsQuery } from '../../src/modules/products/sql'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
@@ -33,7 +33,7 @@ describe('product SKU', () => {
     expect((await call('GET', `/products/${created.body.id}`, { as: users.customer })).body.sku).toBe('DRL-18v_2.0')
     const plain = await createProduct({ name: 'Saw' })
     expect(plain.sku).toBeNull()
-    expect((await call('GET', '/products', { as: users.customer })).body.items.map((p: { sku: string | null }) => p.sku)).toEqual([
+    expect((await call('GET', '/products', { as: users.customer })).body.items!.map((product) => product.sku)).toEqual([
       'DRL-18v_2.0',
       null,
     ])
@@ -87,7 +87,7 @@ describe('product SKU', () => {
     expect((await call('DELETE', `/products/${product.id}`, { as: users.admin })).status).toBe(204)
     const again = await call('POST', '/products', { as: users.manager, body: { sku: 'DRL-1', name: 'Drill v2', price: 1, stock: 0 } })
     expect(again.status).toBe(201)
-    expect((await call('GET', '/products?sku=drl-1', { as: users.customer })).body.items.map((p: { id: number }) => p.id)).toEqual([again.body.id])
+    expect((await call('GET', '/products?sku=drl-1', { as: users.customer })).body.items!.map((product) => product.id)).toEqual([again.body.id])
   })
 
   test.each([

@@ -3,8 +3,8 @@
  * fully described, and the authentication it documents checked by calling every operation.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { CSV_IMPORT_PATH } from '../src/http/json-body'
-import { app, call, resetDatabase, type Seeded } from './helpers'
+import { CSV_IMPORT_PATH } from '../../src/http/json-body'
+import { app, call, resetDatabase, type Seeded } from '../support/helpers'
 
 interface Schema {
   type?: string | string[]

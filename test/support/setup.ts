@@ -3,7 +3,7 @@
  * embedded PostgreSQL (or uses TEST_DATABASE_URL) and applies the migrations to it.
  */
 import { afterAll } from 'bun:test'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded'
 
 Object.assign(process.env, {
   NODE_ENV: 'test',
@@ -36,7 +36,7 @@ if (process.env.TEST_DATABASE_URL) {
   process.env.DATABASE_URL = embedded.url
 }
 
-const { dataSource } = await import('../src/db/data-source')
+const { dataSource } = await import('../../src/db/data-source')
 await dataSource.initialize()
 await dataSource.runMigrations({ transaction: 'each' })
 
