@@ -66,7 +66,7 @@ export async function seedProducts(db: Client, count: number): Promise<void> {
     `INSERT INTO products (name, description, price, stock_quantity, low_stock_threshold, created_at, updated_at)
      SELECT initcap(m[1 + i % 20]) || ' ' || n[1 + (i / 20) % 25] || ' ' || ${MODEL_CODE_SQL},
             'A ' || n[1 + (i / 20) % 25] || ' for every day, batch ' || (i % 97),
-            ((i * 7919) % 100000) / 100.0 + 1,
+            ((i::bigint * 7919) % 100000) / 100.0 + 1,
             $2, 10,
             now() - make_interval(secs => $1 - i), now() - make_interval(secs => $1 - i)
      FROM generate_series(1, $1::int) i, (SELECT ${sqlArray(MATERIALS)} AS m, ${sqlArray(NOUNS)} AS n) words`,
