@@ -14,28 +14,32 @@ const toCsv = (rows: unknown[][]) =>
   stringify(rows, { record_delimiter: 'windows', quoted_match: /[\r\n]/, cast: { string: neutraliseFormula } })
 
 /**
- * The matching catalogue as CSV, streamed through a server-side cursor: one batch is fetched
- * only when the client has taken the previous one, so memory stays flat at any size and a slow
- * client slows the export rather than filling the server. The first batch is fetched before the
+ * The matching catalogue as CSV, streamed through a server-side cursor: a batch is fetched
+ * only when the client has taken the one before the previous, so memory stays flat at any size
+ * and a slow client slows the export rather than filling the server. The first batch is fetched before the
  * response starts, so a failing query still gets the JSON 500.
  */
 export async function exportProductsCsv(filters: ExportFilters): Promise<ReadableStream<string>> {
   const pool: Pool = (dataSource.driver as PostgresDriver).master
   const client = await pool.connect()
   const { sql, params } = exportProductsQuery(filters)
-  const fetchBatch = async () =>
-    (await client.query<unknown[]>({ text: `FETCH ${BATCH_ROWS} FROM product_export`, rowMode: 'array' })).rows
-  let first: unknown[][]
+  const fetchBatch = () => {
+    const rows = client.query<unknown[]>({ text: `FETCH ${BATCH_ROWS} FROM product_export`, rowMode: 'array' }).then((result) => result.rows)
+    // Awaited by the next pull; a cancelled export leaves it to fail unobserved.
+    rows.catch(() => {})
+    return rows
+  }
+  let next: Promise<unknown[][]>
   try {
     // A cursor lives in a transaction, which also gives the whole export one snapshot.
     await client.query('BEGIN READ ONLY')
     await client.query(`DECLARE product_export NO SCROLL CURSOR FOR ${sql}`, params)
-    first = await fetchBatch()
+    next = fetchBatch()
+    await next
   } catch (error) {
     release(client, error)
     throw error
   }
-  let pending: unknown[][] | undefined = first
   let released = false
   const finish = (error?: unknown) => {
     if (released) return
@@ -49,9 +53,12 @@ export async function exportProductsCsv(filters: ExportFilters): Promise<Readabl
       },
       async pull(controller) {
         try {
-          const rows = pending ?? (await fetchBatch())
-          pending = undefined
-          if (rows.length > 0) return controller.enqueue(toCsv(rows))
+          const rows = await next
+          if (rows.length > 0) {
+            // PostgreSQL reads the next batch while this one is formatted and sent: at most two in memory.
+            next = fetchBatch()
+            return controller.enqueue(toCsv(rows))
+          }
           await client.query('COMMIT')
           finish()
           controller.close()
