@@ -24,6 +24,8 @@ export interface Workload {
   sample: { method: 'GET' | 'POST'; path: string; body?: unknown }
   /** A statement whose plan the bench prints (EXPLAIN ANALYZE), to show which indexes it uses. */
   explain?: { sql: string; params: unknown[] }
+  /** Also measure a second API process started with METRICS_ENABLED=false, in the same rounds: the cost of metrics. */
+  compareWithoutMetrics?: boolean
 }
 
 /** The product the hot-spot workload orders: every request locks this one row. */
@@ -67,6 +69,7 @@ export const WORKLOADS: Workload[] = [
     auth: 'bearer',
     request: (dataset, headers) => ({ method: 'GET', path: randomProductPath(dataset), headers }),
     sample: { method: 'GET', path: '/products/42' },
+    compareWithoutMetrics: true,
   },
   {
     key: 'product-basic',

@@ -64,6 +64,10 @@ const schema = z
         .map((origin) => origin.trim())
         .filter(Boolean),
     ),
+
+    METRICS_ENABLED: flag.default(true),
+    METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    IDEMPOTENCY_PURGE_INTERVAL_SECONDS: int(1, 86_400).default(3600),
   })
   .superRefine((env, ctx) => {
     // The connection is cut without an answer at the request timeout: a slow query must fail first,
