@@ -14,6 +14,7 @@ import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
 import { csvTable, CSV_KEYS, runCsvBench, type CsvRow } from './csv'
+import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
@@ -30,6 +31,7 @@ const started = performance.now()
 
 const wrk = requireWrk()
 const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key))
+const runsLoginFlood = !only || only.includes(LOGIN_FLOOD_KEY)
 const cleanups: Array<() => Promise<void>> = []
 const progress = (line: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`)
 
@@ -160,7 +162,8 @@ async function main() {
   const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
   const admin = `Basic ${Buffer.from(`${BENCH_ADMIN.username}:${BENCH_ADMIN.password}`).toString('base64')}`
   const csvRows: CsvRow[] = csvKeys.length ? await runCsvBench({ db, apiUrl: api.url, auth: admin, keys: csvKeys, rounds, progress }) : []
-  return { rows, explains, csvRows }
+  const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
+  return { rows, explains, csvRows, loginFlood }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -285,8 +288,16 @@ interface Check {
   detail: string
 }
 
-function checks(rows: Row[]): Check[] {
+function checks(rows: Row[], loginFlood: LoginFlood | undefined): Check[] {
   const out: Check[] = []
+  if (loginFlood) {
+    const value = loginFlood.floodMedianMs / loginFlood.idleMedianMs
+    out.push({
+      target: 'first login during a wrong-password flood from another address ≤ 3 × idle (median)',
+      met: value <= 3,
+      detail: `${fmt(loginFlood.floodMedianMs, 1)} ms vs ${fmt(loginFlood.idleMedianMs, 1)} ms = ${fmt(value, 2)}×`,
+    })
+  }
   const find = (key: string, connections: number) => rows.find((row) => row.key === key && row.connections === connections)
   const ratio = (key: string, label: string, min: number) => {
     for (const row of rows.filter((r) => r.key === key)) {
@@ -363,8 +374,8 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, csvRows } = await main()
-  const results = checks(rows)
+  const { rows, explains, csvRows, loginFlood } = await main()
+  const results = checks(rows, loginFlood)
   for (const row of csvRows) {
     const ratio = row.api / row.copy
     results.push({ target: `${row.label} ≥ ${row.target} × COPY`, met: ratio >= row.target, detail: `${fmt(ratio, 2)} × COPY` })
@@ -375,6 +386,13 @@ try {
   console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
   if (rows.length) console.log(table(rows))
   if (csvRows.length) console.log(`\nCSV (rows/s, median of ${rounds}; COPY = PostgreSQL's own COPY of the same rows, same tables and indexes)\n\n${csvTable(csvRows)}`)
+  if (loginFlood) {
+    const list = (values: number[]) => values.map((ms) => fmt(ms, 0)).join(' ')
+    console.log(`\n${LOGIN_FLOOD_KEY}: POST /login (Basic, a new user each time), one at a time from 198.51.100.7`)
+    console.log(`  idle:        median ${fmt(loginFlood.idleMedianMs, 1)} ms  [${list(loginFlood.idleMs)}]`)
+    console.log(`  during flood: median ${fmt(loginFlood.floodMedianMs, 1)} ms  [${list(loginFlood.floodMs)}]`)
+    console.log(`  flood: ${fmt(loginFlood.flood.rps)} req/s of wrong passwords from 203.0.113.66 (64 connections; all answered 401 or 429)`)
+  }
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
@@ -382,7 +400,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

@@ -12,24 +12,68 @@ export const CSV_IMPORT_PATH = '/products/import'
 /** The body limit of a request path: the early Content-Length check and the streamed count use it. */
 export const bodyLimitOf = (path: string) => (path === CSV_IMPORT_PATH ? config.IMPORT_BODY_LIMIT_BYTES : config.BODY_LIMIT_BYTES)
 
+/** Deeper than any body the API reads (a bulk adjustment is 3 levels), far below what costs time. */
+export const JSON_MAX_DEPTH = 32
+/** Array elements and object members in one body: room for 1,000 bulk items of several fields each. */
+export const JSON_MAX_ITEMS = 20_000
+
+// Lingering close, as nginx does: a client that sends its whole body before reading (many HTTP
+// libraries) would otherwise see the connection reset instead of the 413. Bounded in bytes and time.
+export const DRAIN_MAX_BYTES = 16 * 1024 * 1024
+const DRAIN_MAX_MS = 5000
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+interface BodyReader {
+  read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>
+  cancel(): Promise<void>
+}
+
+/** Reads and discards what is left of a refused body, up to the drain bounds, then refuses it. */
+async function refuseTooLarge(reader: BodyReader | undefined, limit: number): Promise<never> {
+  if (reader) {
+    let timer: Timer | undefined
+    const timeUp = new Promise<'time up'>((resolve) => (timer = setTimeout(resolve, DRAIN_MAX_MS, 'time up')))
+    try {
+      for (let drained = 0; drained <= DRAIN_MAX_BYTES; ) {
+        const next = await Promise.race([reader.read(), timeUp])
+        if (next === 'time up' || next.done) break
+        drained += next.value.byteLength
+      }
+    } catch {
+      // the client hung up: nothing left to drain
+    } finally {
+      clearTimeout(timer)
+      reader.cancel().catch(() => {})
+    }
+  }
+  throw payloadTooLarge(limit)
+}
+
 /**
  * The body's bytes, refused as soon as they pass `limit`: a streamed (chunked) body has no
  * Content-Length for the early check, and must not be buffered whole before it can be refused.
  */
-async function* boundedChunks(body: ReadableStream<Uint8Array> | null, limit: number): AsyncGenerator<Uint8Array> {
+async function* boundedChunks(body: Request['body'], limit: number): AsyncGenerator<Uint8Array> {
   if (!body) return
+  const reader = body.getReader()
   let size = 0
-  for await (const chunk of body) {
-    size += chunk.byteLength
-    if (size > limit) throw payloadTooLarge(limit)
-    yield chunk
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    size += next.value.byteLength
+    if (size > limit) await refuseTooLarge(reader, limit)
+    yield next.value
   }
 }
 
+/** The body as text, bounded as above. Bytes that are not UTF-8 are refused, never replaced. */
 async function readBody(request: Request, limit: number): Promise<string> {
   const chunks: Uint8Array[] = []
   for await (const chunk of boundedChunks(request.body, limit)) chunks.push(chunk)
-  return new TextDecoder().decode(Buffer.concat(chunks))
+  try {
+    return utf8.decode(Buffer.concat(chunks))
+  } catch {
+    throw invalidInput('The request body is not valid UTF-8.')
+  }
 }
 
 /** A CSV body as the import reads it: UTF-8 text in chunks (a BOM dropped), bounded in size. */
@@ -49,16 +93,41 @@ async function* utf8Chunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<st
 }
 
 /**
+ * One pass over the text before JSON.parse, counting brackets and commas outside strings: a body
+ * nested deeper than JSON_MAX_DEPTH or with more than JSON_MAX_ITEMS items is refused before it is
+ * parsed, validated or described in an error, each of which costs time with its depth.
+ */
+function assertWithinShape(text: string) {
+  let depth = 0
+  let items = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > JSON_MAX_DEPTH) throw invalidInput(`The request body is nested too deeply (at most ${JSON_MAX_DEPTH} levels).`)
+      items++
+    } else if (c === 0x5d || c === 0x7d) depth--
+    else if (c === 0x2c) items++
+    if (items > JSON_MAX_ITEMS) throw invalidInput(`The request body has too many items (at most ${JSON_MAX_ITEMS}).`)
+  }
+}
+
+/**
  * Owns the request body rules: only JSON is read (form and text bodies are what a cross-site page
  * can send), within BODY_LIMIT_BYTES — refused early from Content-Length, or as a streamed body
- * arrives — and malformed JSON is a 400. The one exception, POST /products/import, gets its CSV
- * body as a stream of text within IMPORT_BODY_LIMIT_BYTES, counted the same way.
+ * arrives — in UTF-8, within JSON_MAX_DEPTH and JSON_MAX_ITEMS; malformed JSON is a 400. The one
+ * exception, POST /products/import, gets its CSV body as a stream of text within
+ * IMPORT_BODY_LIMIT_BYTES, counted the same way.
  */
 export const jsonBody = new Elysia({ name: 'json-body' })
-  .onRequest(({ request }) => {
+  .onRequest(async ({ request }) => {
     const length = Number(request.headers.get('content-length') ?? 0)
     const limit = bodyLimitOf(pathOf(request))
-    if (length > limit) throw payloadTooLarge(limit)
+    if (length > limit) await refuseTooLarge(request.body?.getReader(), limit)
   })
   .onParse({ as: 'global' }, async ({ request, contentType, route }): Promise<unknown> => {
     if (route === CSV_IMPORT_PATH) {
@@ -69,6 +138,7 @@ export const jsonBody = new Elysia({ name: 'json-body' })
     const body = await readBody(request, config.BODY_LIMIT_BYTES)
     if (body.length === 0 && !contentType) return null
     if (!contentType) throw unsupportedMediaType()
+    assertWithinShape(body)
     try {
       return JSON.parse(body)
     } catch {

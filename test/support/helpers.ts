@@ -70,12 +70,12 @@ const SEED: Array<Omit<TestUser, 'id'>> = [
 
 export type Seeded = Record<'admin' | 'manager' | 'customer' | 'other', TestUser>
 
-const TABLES = ['idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
+const TABLES = ['login_throttle', 'idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
 
 /** Empties every table and seeds one user per role (plus a second customer). */
 export async function resetDatabase(): Promise<Seeded> {
   await dataSource.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`)
-  clearAuthCaches()
+  await clearAuthCaches()
   const seeded = {} as Seeded
   for (const user of SEED) {
     const [row] = await dataSource.query(
