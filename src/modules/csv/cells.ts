@@ -4,9 +4,13 @@
  * that already start with quotes before such a character get one more, so that the import, which
  * strips exactly one, reads back every text as it was.
  */
-const FORMULA_LIKE = /^'*[=+\-@\t\r]/
-const NEUTRALISED = /^'+[=+\-@\t\r]/
+// One pattern for both sides: the export applies it in PostgreSQL (ARE reads \t and \r in brackets
+// as JS does), the import in JS.
+const FORMULA_LIKE = "^'*[=+@\\t\\r-]"
+const NEUTRALISED = /^'+[=+@\t\r-]/
 
-export const neutraliseFormula = (cell: string) => (FORMULA_LIKE.test(cell) ? `'${cell}` : cell)
+/** The SQL of a text expression as the export writes it: with one more leading `'` where formula-like. */
+export const neutralisedSql = (expression: string) =>
+  `CASE WHEN ${expression} ~ '${FORMULA_LIKE.replaceAll("'", "''")}' THEN '''' || ${expression} ELSE ${expression} END`
 
 export const restoreFormula = (cell: string) => (NEUTRALISED.test(cell) ? cell.slice(1) : cell)

@@ -1,84 +1,111 @@
-import { stringify } from 'csv-stringify/sync'
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
+import { to as copyTo } from 'pg-copy-streams'
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
 import { dataSource } from '../../db/data-source'
 import { log } from '../../http/logger'
-import { neutraliseFormula } from './cells'
-import { EXPORT_COLUMNS, exportProductsQuery, type ExportFilters } from './sql'
+import { exportCopyStatement, type ExportFilters } from './sql'
 
-/** Rows per FETCH: large enough that round trips cost little, small enough to keep memory flat. */
-const BATCH_ROWS = 2000
+/** The longest an export may take (a reader that slow is cut), in place of the per-statement bounds. */
+const EXPORT_MAX_MS = 60 * 60 * 1000
 
-// RFC 4180: CRLF between records, quotes where a field holds a comma, a quote or a line break.
-const toCsv = (rows: unknown[][]) =>
-  stringify(rows, { record_delimiter: 'windows', quoted_match: /[\r\n]/, cast: { string: neutraliseFormula } })
+const QUOTE = 0x22
+const LF = 0x0a
+const CR = 0x0d
 
 /**
- * The matching catalogue as CSV, streamed through a server-side cursor: a batch is fetched
- * only when the client has taken the one before the previous, so memory stays flat at any size
- * and a slow client slows the export rather than filling the server. The first batch is fetched before the
- * response starts, so a failing query still gets the JSON 500.
+ * COPY ends records with LF; RFC 4180 wants CRLF. Rewrites the LFs that end a record (outside a
+ * quoted field: an even number of `"` since the record began) and leaves line breaks inside
+ * quoted fields as they are. `inQuotes` carries over between chunks.
  */
-export async function exportProductsCsv(filters: ExportFilters): Promise<ReadableStream<string>> {
+export function crlfRecords() {
+  let inQuotes = false
+  return (chunk: Uint8Array): Uint8Array => {
+    const ends: number[] = []
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]
+      if (byte === QUOTE) inQuotes = !inQuotes
+      else if (byte === LF && !inQuotes) ends.push(i)
+    }
+    if (ends.length === 0) return chunk
+    const out = new Uint8Array(chunk.length + ends.length)
+    let from = 0
+    let to = 0
+    for (const end of ends) {
+      out.set(chunk.subarray(from, end), to)
+      to += end - from
+      out[to++] = CR
+      from = end
+    }
+    out.set(chunk.subarray(from), to)
+    return out
+  }
+}
+
+/**
+ * The matching catalogue as CSV, written by PostgreSQL (COPY … TO STDOUT) and streamed to the
+ * client with backpressure: each chunk is written to the socket and awaited before the next is
+ * read, and the COPY stream pauses the database connection while its small buffer is full, so
+ * memory stays flat at any size and a slow client slows the export. The first chunk is read before
+ * the response starts, so a failing query still gets the JSON 500.
+ */
+export async function exportProductsCsv(filters: ExportFilters): Promise<ReadableStream<Uint8Array>> {
   const pool: Pool = (dataSource.driver as PostgresDriver).master
   const client = await pool.connect()
-  const { sql, params } = exportProductsQuery(filters)
-  const fetchBatch = () => {
-    const rows = client.query<unknown[]>({ text: `FETCH ${BATCH_ROWS} FROM product_export`, rowMode: 'array' }).then((result) => result.rows)
-    // Awaited by the next pull; a cancelled export leaves it to fail unobserved.
-    rows.catch(() => {})
-    return rows
-  }
-  let next: Promise<unknown[][]>
-  try {
-    // A cursor lives in a transaction, which also gives the whole export one snapshot.
-    await client.query('BEGIN READ ONLY')
-    await client.query(`DECLARE product_export NO SCROLL CURSOR FOR ${sql}`, params)
-    next = fetchBatch()
-    await next
-  } catch (error) {
-    release(client, error)
-    throw error
-  }
   let released = false
   const finish = (error?: unknown) => {
     if (released) return
     released = true
-    release(client, error)
+    // After a failure or a cancel the connection is discarded, ending its COPY.
+    client.release(error instanceof Error ? error : undefined)
   }
-  return new ReadableStream<string>(
-    {
-      start(controller) {
-        controller.enqueue(toCsv([[...EXPORT_COLUMNS]]))
-      },
-      async pull(controller) {
-        try {
-          const rows = await next
-          if (rows.length > 0) {
-            // PostgreSQL reads the next batch while this one is formatted and sent: at most two in memory.
-            next = fetchBatch()
-            return controller.enqueue(toCsv(rows))
-          }
-          await client.query('COMMIT')
-          finish()
-          controller.close()
-        } catch (error) {
+  const copy = copyTo(exportCopyStatement(filters, (text) => client.escapeLiteral(text)))
+  // pg's client-side read timeout (DATABASE_STATEMENT_TIMEOUT_MS + margin) is for statements that
+  // answer at once; this one lasts as long as its reader takes, within EXPORT_MAX_MS.
+  Object.assign(copy, { query_timeout: EXPORT_MAX_MS })
+  // pg clears that timer through the query's callback, which a COPY stream never calls by itself.
+  const clearReadTimer = () => (copy as { callback?: () => void }).callback?.()
+  // After a cancel the stream may still be told of the connection's end: nothing to report.
+  copy.on('error', () => {})
+  const chunks: AsyncIterator<Buffer> = copy[Symbol.asyncIterator]()
+  let first: IteratorResult<Buffer>
+  try {
+    // One statement, one snapshot; the same reasoning for the server's statement timeout.
+    await client.query('BEGIN READ ONLY')
+    await client.query(`SET LOCAL statement_timeout = ${EXPORT_MAX_MS}`)
+    client.query(copy)
+    first = await chunks.next()
+  } catch (error) {
+    clearReadTimer()
+    finish(error)
+    throw error
+  }
+  const toCrlf = crlfRecords()
+  return new ReadableStream<Uint8Array>({
+    type: 'direct',
+    async pull(controller) {
+      try {
+        for (let next = first; !next.done; next = await chunks.next()) {
+          // Awaited: the socket takes this chunk before the next one is read from PostgreSQL.
+          await controller.write(toCrlf(next.value))
           if (released) return
-          log.error('product export failed', { error: String(error) })
-          finish(error)
-          controller.error(error)
         }
-      },
-      cancel() {
-        // The client went away: the transaction ends with the connection's reset.
-        finish(new Error('export cancelled'))
-      },
+        clearReadTimer()
+        await client.query('COMMIT')
+        finish()
+        await controller.end()
+      } catch (error) {
+        if (released) return
+        log.error('product export failed', { error: String(error) })
+        clearReadTimer()
+        finish(error)
+        controller.close(error instanceof Error ? error : new Error(String(error)))
+      }
     },
-    { highWaterMark: 1 },
-  )
-}
-
-/** Back to the pool; after a failure the connection is discarded, dropping its transaction. */
-function release(client: PoolClient, error?: unknown) {
-  client.release(error instanceof Error ? error : undefined)
+    cancel() {
+      // The client went away.
+      clearReadTimer()
+      copy.destroy()
+      finish(new Error('export cancelled'))
+    },
+  })
 }

@@ -1,8 +1,9 @@
 /**
- * The CSV statements, free of runtime imports beyond the products list's own SQL, so that the
+ * The CSV statements, free of runtime imports beyond the products list's own SQL and the cell rule, so that the
  * benchmark's COPY ceilings (bench/) read and write exactly the rows the endpoints do.
  */
 import { crossesLowStock, ORDER_BY, productConditions, type ProductFilters } from '../products/sql'
+import { neutralisedSql } from './cells'
 
 export const EXPORT_COLUMNS = [
   'id',
@@ -19,15 +20,18 @@ export const EXPORT_COLUMNS = [
 
 /**
  * Every cell as the CSV shows it, formatted by PostgreSQL (exact decimal text, ISO 8601 UTC with
- * milliseconds as in the JSON responses, category names joined by `|`), so the stream only quotes.
+ * milliseconds as in the JSON responses, category names joined by `|`, formula-like text
+ * neutralised), named as the header row names it, so that COPY … CSV writes the file.
  */
-const EXPORT_SELECT = `SELECT p.id, p.sku, p.name, p.description, p.price::text, p.stock_quantity, p.low_stock_threshold,
-    COALESCE((SELECT string_agg(c.name, '|' ORDER BY c.id)
-      FROM product_categories pc JOIN categories c ON c.id = pc.category_id
-      WHERE pc.product_id = p.id), '') AS categories,
+const EXPORT_SELECT = `SELECT p.id, ${neutralisedSql('p.sku')} AS sku, ${neutralisedSql('p.name')} AS name,
+    ${neutralisedSql('p.description')} AS description, p.price::text AS price, p.stock_quantity AS stock, p.low_stock_threshold,
+    ${neutralisedSql('linked.categories')} AS categories,
     to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
     to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
-  FROM products p`
+  FROM products p
+  CROSS JOIN LATERAL (SELECT string_agg(c.name, '|' ORDER BY c.id) AS categories
+    FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+    WHERE pc.product_id = p.id) linked`
 
 export type ExportFilters = Omit<ProductFilters, 'limit' | 'offset'>
 
@@ -72,3 +76,14 @@ export const UNLINK_CATEGORIES = 'DELETE FROM product_categories WHERE product_i
 
 export const INSERT_CATEGORY_LINKS = `INSERT INTO product_categories (product_id, category_id)
   SELECT * FROM unnest($1::int[], $2::int[])`
+
+/**
+ * The export as one COPY … CSV statement, so PostgreSQL writes the file (RFC 4180 quoting, LF
+ * record ends). COPY takes no bind parameters: the filters' values, already validated, are
+ * inlined as literals through the driver's `escapeLiteral`.
+ */
+export function exportCopyStatement(filters: ExportFilters, escapeLiteral: (text: string) => string): string {
+  const { sql, params } = exportProductsQuery(filters)
+  const inlined = sql.replace(/\$(\d+)/g, (_, index: string) => escapeLiteral(String(params[Number(index) - 1])))
+  return `COPY (${inlined}) TO STDOUT WITH (FORMAT csv, HEADER true)`
+}
