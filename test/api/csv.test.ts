@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync'
 import { insertProduct } from '../support/fixtures'
 import { app, call, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
 import { DRAIN_MAX_BYTES } from '../../src/http/json-body'
+import { crlfRecords } from '../../src/modules/csv/export'
 
 let users: Seeded
 
@@ -84,6 +85,9 @@ describe('GET /products/export', () => {
     expect(response.text.startsWith('id,sku,name,description,price,stock,low_stock_threshold,categories,created_at,updated_at\r\n')).toBe(true)
     expect(response.text).toContain(`${id},DRL-1,"Drill, ""18 V""","Two lines\nof text",89.90,25,5,Tools|Garden,`)
     expect(response.records).toHaveLength(2)
+    // Every record ends in CRLF (header, two rows), the line break inside the quoted description stays LF.
+    expect(response.text.split('\r\n')).toHaveLength(4)
+    expect(response.text.endsWith('\r\n')).toBe(true)
     expect(response.records[0]).toEqual({
       id: String(id),
       sku: 'DRL-1',
@@ -101,6 +105,15 @@ describe('GET /products/export', () => {
     expect((await call('GET', '/products/export', { as: users.customer })).status).toBe(403)
     expect((await call('GET', '/products/export')).status).toBe(401)
     expect((await exportCsv('', users.admin)).status).toBe(200)
+  })
+
+  test('COPY\'s LF record ends become CRLF wherever the chunks are cut; line breaks in quoted fields stay', () => {
+    const bytes = new TextEncoder().encode('a,"x\n""y""\n"\nb,\n')
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const toCrlf = crlfRecords()
+      const out = Buffer.concat([toCrlf(bytes.subarray(0, cut)), toCrlf(bytes.subarray(cut))]).toString()
+      expect(out).toBe('a,"x\n""y""\n"\r\nb,\r\n')
+    }
   })
 
   test("cells a spreadsheet would run as formulas get a leading ', and only those", async () => {
