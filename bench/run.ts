@@ -144,7 +144,10 @@ async function main() {
   const login = await fetch(`${api.url}/login`, { method: 'POST', headers: { authorization: basic } })
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
   const bearer = `Bearer ${((await login.json()) as { access_token: string }).access_token}`
-  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic } }
+  const adminLogin = await fetch(`${api.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) })
+  if (adminLogin.status !== 200) throw new Error(`admin login failed: ${adminLogin.status} ${await adminLogin.text()}`)
+  const admin = `Bearer ${((await adminLogin.json()) as { access_token: string }).access_token}`
+  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic }, admin: { Authorization: admin } }
 
   const rows: Row[] = []
   const explains: Record<string, string> = {}
@@ -160,7 +163,6 @@ async function main() {
     }
   }
   const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
-  const admin = `Basic ${Buffer.from(`${BENCH_ADMIN.username}:${BENCH_ADMIN.password}`).toString('base64')}`
   const csvRows: CsvRow[] = csvKeys.length ? await runCsvBench({ db, apiUrl: api.url, auth: admin, keys: csvKeys, rounds, progress }) : []
   const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
   return { rows, explains, csvRows, loginFlood }
@@ -344,6 +346,7 @@ function checks(rows: Row[], loginFlood: LoginFlood | undefined): Check[] {
   ratio('list', 'GET /products?limit=50 (filter + sort)', 0.75)
   ratio('orders-spread', 'POST /orders spread', 0.6)
   ratio('orders-hot', 'POST /orders hot product', 0.8)
+  ratio('adjust', 'POST /products/{id}/stock-adjustments', 0.6)
   for (const key of ['orders-spread', 'orders-hot']) {
     const [low, high] = connectionCounts.map((c) => find(key, c))
     if (low && high) {

@@ -14,6 +14,7 @@ import { metricsRoutes } from './modules/metrics/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { csvRoutes } from './modules/csv/routes'
 import { productRoutes } from './modules/products/routes'
+import { stockAdjustmentRoutes } from './modules/stock-adjustments/routes'
 import { userRoutes } from './modules/users/routes'
 
 export interface AppOptions {
@@ -43,7 +44,7 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
           })
         : new Elysia({ name: 'cors-off' }),
     )
-    .use(openApiDocument({ path: '/swagger' }))
+    .use(openApiDocument({ path: '/swagger', metricsToken: metrics.enabled && metrics.token !== undefined }))
     // The page, from local assets; the document comes from openApiDocument() above.
     .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
     .use(metrics.enabled ? metricsRoutes(metrics.token) : new Elysia({ name: 'metrics-off' }))
@@ -54,5 +55,6 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(csvRoutes)
     .use(productRoutes)
     .use(orderRoutes)
+    .use(stockAdjustmentRoutes)
     .use(alertRoutes)
 }

@@ -5,7 +5,7 @@ import { runPeriodically } from './db/scheduled-jobs'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
 import { answerMetricsRequests } from './modules/metrics/cluster'
-import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
+import { purgeExpiredIdempotencyKeys } from './modules/idempotency/idempotency'
 import { ensureAdmin } from './modules/users/service'
 import { supervise, WORKER_ENV } from './supervisor'
 

@@ -652,6 +652,7 @@ describe('GET /products/{id}/stock-movements', () => {
       delta,
       stock_after,
       reason,
+      note: null,
       user_id,
       order_id: null,
       created_at: isoDate,

@@ -62,6 +62,10 @@ export class Product {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date
 
+  /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
+  @Column({ type: 'bigint', default: 1 })
+  version: string
+
   /** Soft delete: past orders and movements keep pointing at the row. */
   @DeleteDateColumn({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null

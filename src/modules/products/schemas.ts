@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
+import { STOCK_MAX } from './sql'
 
 const PRICE_MAX = 9_999_999_999.99
-const STOCK_MAX = 1_000_000_000
 /** numeric(12,2): up to 10 integer digits and 2 decimals, no sign, no exponent. */
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/
 
@@ -153,14 +153,17 @@ export const stockMovementSchema = z
     product_id: z.int(),
     delta: z.int(),
     stock_after: z.int(),
-    reason: z.enum(MOVEMENT_REASONS),
+    reason: z.enum(MOVEMENT_REASONS).meta({
+      description: '`initial` (creation), `adjustment` (a PUT of `stock`), `order`, `import` (CSV), or the reason of a stock adjustment.',
+    }),
+    note: z.string().nullable().meta({ description: "The stock adjustment's note; `null` for none." }),
     user_id: z.int().nullable(),
     order_id: z.int().nullable(),
     created_at: z.iso.datetime(),
   })
   .meta({
     description: "One change of a product's stock.",
-    example: { id: 41, product_id: 12, delta: -3, stock_after: 22, reason: 'order', user_id: 7, order_id: 19, created_at: '2026-01-31T12:00:00.000Z' },
+    example: { id: 41, product_id: 12, delta: -3, stock_after: 22, reason: 'order', note: null, user_id: 7, order_id: 19, created_at: '2026-01-31T12:00:00.000Z' },
   })
 
 export const productParams = pathId('Product ID')

@@ -7,6 +7,9 @@
 import type { z } from 'zod'
 import type { productListQuery, productSchema, ProductSort } from './schemas'
 
+/** The most units a product may hold: `stock` in a PUT, and what adjustments may reach (int range with room). */
+export const STOCK_MAX = 1_000_000_000
+
 export type ProductFilters = z.output<typeof productListQuery>
 export type PublicProduct = z.output<typeof productSchema>
 
@@ -22,6 +25,8 @@ export interface ProductRow {
   categories: Array<{ id: number; name: string }>
   created_at: Date
   updated_at: Date
+  /** Only in single-product reads (GET_PRODUCT), for the ETag. */
+  version?: string
 }
 
 export const toPublicProduct = (row: ProductRow): PublicProduct => ({
@@ -57,7 +62,11 @@ export const ORDER_BY: Record<ProductSort | 'id', string> = {
   '-created_at': 'p.created_at DESC, p.id',
 }
 
-export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+/** One product, with the row version its ETag is made of. */
+export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, p.version, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+
+/** The same, locking the row for a write that depends on what was read (If-Match, the stock before). */
+export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
