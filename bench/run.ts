@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path'
 import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
+import { csvTable, CSV_KEYS, runCsvBench, type CsvRow } from './csv'
 import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { runScale, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
@@ -166,13 +167,15 @@ async function main() {
       rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth], compared)))
     }
   }
+  const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
+  const csvRows: CsvRow[] = csvKeys.length ? await runCsvBench({ db, apiUrl: api.url, auth: admin, keys: csvKeys, rounds, progress }) : []
   const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
   let scale: { rows: ScaleRow[]; search: SearchTiming[] } = { rows: [], search: [] }
   if (withScale) {
     const auth = { customer: headers.bearer, admin: headers.admin }
     scale = await runScale(wrk, db, { customerId, adminId }, api, ceiling, auth, progress)
   }
-  return { rows, explains, loginFlood, scale }
+  return { rows, explains, csvRows, loginFlood, scale }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -384,13 +387,18 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, loginFlood, scale } = await main()
+  const { rows, explains, csvRows, loginFlood, scale } = await main()
   const results = [...checks(rows, loginFlood), ...scaleChecks(scale.rows)]
+  for (const row of csvRows) {
+    const ratio = row.api / row.copy
+    results.push({ target: `${row.label} ≥ ${row.target} × COPY`, met: ratio >= row.target, detail: `${fmt(ratio, 2)} × COPY` })
+  }
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
   console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
   console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
   if (rows.length) console.log(table(rows))
+  if (csvRows.length) console.log(`\nCSV (rows/s, median of ${rounds}; COPY = PostgreSQL's own COPY of the same rows, same tables and indexes)\n\n${csvTable(csvRows)}`)
   if (loginFlood) {
     const list = (values: number[]) => values.map((ms) => fmt(ms, 0)).join(' ')
     console.log(`\n${LOGIN_FLOOD_KEY}: POST /login (Basic, a new user each time), one at a time from 198.51.100.7`)
@@ -411,7 +419,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, login_flood: loginFlood, scale, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, scale, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

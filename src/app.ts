@@ -12,6 +12,7 @@ import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
 import { metricsRoutes } from './modules/metrics/routes'
 import { orderRoutes } from './modules/orders/routes'
+import { csvRoutes } from './modules/csv/routes'
 import { productRoutes } from './modules/products/routes'
 import { stockAdjustmentRoutes } from './modules/stock-adjustments/routes'
 import { userRoutes } from './modules/users/routes'
@@ -51,6 +52,7 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(authRoutes)
     .use(userRoutes)
     .use(categoryRoutes)
+    .use(csvRoutes)
     .use(productRoutes)
     .use(orderRoutes)
     .use(stockAdjustmentRoutes)

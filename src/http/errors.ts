@@ -51,6 +51,9 @@ export const payloadTooLarge = (limitBytes: number) =>
 export const unsupportedMediaType = () =>
   new HttpError(415, 'Unsupported media type', 'The request body must be JSON (Content-Type: application/json).')
 
+export const unsupportedCsvMediaType = () =>
+  new HttpError(415, 'Unsupported media type', 'The request body must be CSV (Content-Type: text/csv).')
+
 export const INTERNAL_ERROR_BODY = {
   error: 'Internal Server Error',
   message: 'An unexpected error occurred, please try again later.',

@@ -1,8 +1,16 @@
 import { Elysia } from 'elysia'
 import { config } from '../config'
-import { invalidInput, invalidJson, payloadTooLarge, unsupportedMediaType } from './errors'
+import { invalidInput, invalidJson, payloadTooLarge, unsupportedCsvMediaType, unsupportedMediaType } from './errors'
+import { pathOf } from './request-context'
 
 const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
+const isCsv = (contentType: string) => /^text\/csv\b/i.test(contentType)
+
+/** The one route that takes a CSV body, read as a stream under its own size limit. */
+export const CSV_IMPORT_PATH = '/products/import'
+
+/** The body limit of a request path: the early Content-Length check and the streamed count use it. */
+export const bodyLimitOf = (path: string) => (path === CSV_IMPORT_PATH ? config.IMPORT_BODY_LIMIT_BYTES : config.BODY_LIMIT_BYTES)
 
 /** Deeper than any body the API reads (a bulk adjustment is 3 levels), far below what costs time. */
 export const JSON_MAX_DEPTH = 32
@@ -22,7 +30,7 @@ interface BodyReader {
 }
 
 /** Reads and discards what is left of a refused body, up to the drain bounds, then refuses it. */
-async function refuseTooLarge(reader: BodyReader | undefined): Promise<never> {
+async function refuseTooLarge(reader: BodyReader | undefined, limit: number): Promise<never> {
   if (reader) {
     let timer: Timer | undefined
     const timeUp = new Promise<'time up'>((resolve) => (timer = setTimeout(resolve, DRAIN_MAX_MS, 'time up')))
@@ -39,28 +47,48 @@ async function refuseTooLarge(reader: BodyReader | undefined): Promise<never> {
       reader.cancel().catch(() => {})
     }
   }
-  throw payloadTooLarge(config.BODY_LIMIT_BYTES)
+  throw payloadTooLarge(limit)
 }
 
 /**
- * The body as text, refused as soon as it passes `limit` bytes: a streamed (chunked) body has no
+ * The body's bytes, refused as soon as they pass `limit`: a streamed (chunked) body has no
  * Content-Length for the early check, and must not be buffered whole before it can be refused.
- * Bytes that are not UTF-8 are refused, never replaced.
  */
-async function readBody(request: Request, limit: number): Promise<string> {
-  if (!request.body) return ''
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
+async function* boundedChunks(body: Request['body'], limit: number): AsyncGenerator<Uint8Array> {
+  if (!body) return
+  const reader = body.getReader()
   let size = 0
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
     size += next.value.byteLength
-    if (size > limit) return refuseTooLarge(reader)
-    chunks.push(next.value)
+    if (size > limit) await refuseTooLarge(reader, limit)
+    yield next.value
   }
+}
+
+/** The body as text, bounded as above. Bytes that are not UTF-8 are refused, never replaced. */
+async function readBody(request: Request, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of boundedChunks(request.body, limit)) chunks.push(chunk)
   try {
     return utf8.decode(Buffer.concat(chunks))
   } catch {
     throw invalidInput('The request body is not valid UTF-8.')
+  }
+}
+
+/** A CSV body as the import reads it: UTF-8 text in chunks (a BOM dropped), bounded in size. */
+export interface CsvBody {
+  text: AsyncIterable<string>
+}
+
+async function* utf8Chunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  // fatal: a byte that is not UTF-8 fails the import instead of becoming U+FFFD in the catalogue.
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  try {
+    for await (const chunk of chunks) yield decoder.decode(chunk, { stream: true })
+    yield decoder.decode()
+  } catch (error) {
+    throw error instanceof TypeError ? invalidInput('The CSV file must be encoded in UTF-8.') : error
   }
 }
 
@@ -91,14 +119,21 @@ function assertWithinShape(text: string) {
 /**
  * Owns the request body rules: only JSON is read (form and text bodies are what a cross-site page
  * can send), within BODY_LIMIT_BYTES — refused early from Content-Length, or as a streamed body
- * arrives — in UTF-8, within JSON_MAX_DEPTH and JSON_MAX_ITEMS; malformed JSON is a 400.
+ * arrives — in UTF-8, within JSON_MAX_DEPTH and JSON_MAX_ITEMS; malformed JSON is a 400. The one
+ * exception, POST /products/import, gets its CSV body as a stream of text within
+ * IMPORT_BODY_LIMIT_BYTES, counted the same way.
  */
 export const jsonBody = new Elysia({ name: 'json-body' })
   .onRequest(async ({ request }) => {
     const length = Number(request.headers.get('content-length') ?? 0)
-    if (length > config.BODY_LIMIT_BYTES) await refuseTooLarge(request.body?.getReader())
+    const limit = bodyLimitOf(pathOf(request))
+    if (length > limit) await refuseTooLarge(request.body?.getReader(), limit)
   })
-  .onParse({ as: 'global' }, async ({ request, contentType }) => {
+  .onParse({ as: 'global' }, async ({ request, contentType, route }): Promise<unknown> => {
+    if (route === CSV_IMPORT_PATH) {
+      if (!contentType || !isCsv(contentType)) throw unsupportedCsvMediaType()
+      return { text: utf8Chunks(boundedChunks(request.body, config.IMPORT_BODY_LIMIT_BYTES)) } satisfies CsvBody
+    }
     if (contentType && !isJson(contentType)) throw unsupportedMediaType()
     const body = await readBody(request, config.BODY_LIMIT_BYTES)
     if (body.length === 0 && !contentType) return null

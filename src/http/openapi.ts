@@ -15,7 +15,11 @@ type Operation = {
   responses?: Record<string, { content?: Record<string, MediaType>; headers?: Record<string, unknown> }>
 }
 /** An error response's body: errorResponses() gives its schema the `{error, message}` examples. */
-type MediaType = { schema?: { examples?: Array<{ error: string; message: string }> }; examples?: Record<string, unknown> }
+type MediaType = {
+  schema?: { examples?: Array<{ error: string; message: string }>; contentMediaType?: string; example?: unknown }
+  examples?: Record<string, unknown>
+  example?: unknown
+}
 
 /** The headers every response of a status carries (see unauthorized() and tooManyRequests()). */
 const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
@@ -44,8 +48,8 @@ const ETAG_HEADER = {
  * marks every body required, where a nullable one (POST /login) may be left out; a 204 has no
  * body; a string body is text; 401 and 429 always carry their header; and Swagger UI shows only
  * the first of a schema's examples, where named examples of the response give a choice of every
- * error body. An operation marked with sendsEtag documents the ETag header of its successful and
- * 304 responses.
+ * error body; a text response whose schema names a contentMediaType (the CSV export) is listed under it.
+ * An operation marked with sendsEtag documents the ETag header of its successful and 304 responses.
  */
 function finishDocument(document: GeneratedDocument) {
   for (const operation of Object.values(document.paths).flatMap((methods) => Object.values(methods))) {
@@ -60,6 +64,10 @@ function finishDocument(document: GeneratedDocument) {
       // A handler returning a string answers text/plain (GET /metrics); the plugin calls every body JSON.
       const text = response.content?.['application/json']
       if (/^2/.test(status) && text?.schema && (text.schema as { type?: string }).type === 'string') response.content = { 'text/plain': text }
+      // A text response (the CSV export) is listed under the media type its schema names.
+      const plain = response.content?.['text/plain']
+      const mediaType = plain?.schema?.contentMediaType
+      if (plain && mediaType) response.content = { [mediaType]: { schema: plain.schema, example: plain.schema?.example } }
       if (RESPONSE_HEADERS[status]) response.headers = RESPONSE_HEADERS[status]
       const json = response.content?.['application/json']
       const examples = json?.schema?.examples ?? []

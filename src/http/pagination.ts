@@ -165,6 +165,10 @@ export interface ListStatement {
   order: KeysetOrder
 }
 
+/** The ORDER BY of a keyset order: the key in its direction, ties by id ascending (by id alone: in the direction). */
+export const orderByOf = ({ key, id, descending }: KeysetOrder) =>
+  key ? `${key.column} ${descending ? 'DESC' : 'ASC'}, ${id}` : `${id} ${descending ? 'DESC' : 'ASC'}`
+
 /**
  * One statement, one round trip: the bounded count (`SELECT 1 … LIMIT n + 1`, which an index can
  * answer without visiting the rest of the matches) and the page, LEFT JOINed to the count so that
@@ -182,7 +186,7 @@ export function pageQuery(statement: ListStatement, request: PageRequest): { sql
   const matches = (extra: string[]) => [...statement.conditions, ...extra].join(' AND ') || 'true'
   const countLimit = param(config.LIST_COUNT_LIMIT + 1)
   const limit = param(request.limit + 1)
-  const orderBy = key ? `${key.column} ${direction}, ${id}` : `${id} ${direction}`
+  const orderBy = orderByOf(statement.order)
   const columns = `${statement.select}, ${key ? `${key.column} AS cursor_value, ${key.column}::text` : 'NULL::text'} AS cursor_key, ${id} AS cursor_id`
   const select = (extra: string[], order: string, offset = '0') =>
     `SELECT ${columns} FROM ${statement.from} ${statement.joins ?? ''} WHERE ${matches(extra)} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`

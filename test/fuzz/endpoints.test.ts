@@ -64,6 +64,17 @@ const adjustmentFields: FieldArbs = {
   expected_stock: fc.integer({ min: 0, max: 30 }),
 }
 
+const productFilters: FieldArbs = {
+  sku: fc.constantFrom('DRL-1', 'saw.2'),
+  q: fc.constantFrom('drill', 'a', '%', '_'),
+  category_id: fc.constantFrom('1', '2', '999'),
+  min_price: fc.constantFrom('0', '5', '9.99'),
+  max_price: fc.constantFrom('10', '100.5'),
+  in_stock: fc.constantFrom('true', 'false'),
+  low_stock: fc.constantFrom('true', 'false'),
+  sort: fc.constantFrom('name', '-price', 'stock', '-created_at'),
+}
+
 /** Mirrors the spec's table of endpoints and roles; a test below checks it against app.routes. */
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/health', access: 'public' },
@@ -94,22 +105,10 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'PUT', path: '/categories/:id', access: STAFF, body: { name: categoryName, description: fc.constantFrom('Hand tools.', null) } },
   { method: 'DELETE', path: '/categories/:id', access: ADMIN },
   { method: 'POST', path: '/products', access: STAFF, body: productFields },
-  {
-    method: 'GET',
-    path: '/products',
-    access: 'auth',
-    query: {
-      ...page,
-      sku: fc.constantFrom('DRL-1', 'saw.2'),
-      q: fc.constantFrom('drill', 'a', '%', '_'),
-      category_id: fc.constantFrom('1', '2', '999'),
-      min_price: fc.constantFrom('0', '5', '9.99'),
-      max_price: fc.constantFrom('10', '100.5'),
-      in_stock: fc.constantFrom('true', 'false'),
-      low_stock: fc.constantFrom('true', 'false'),
-      sort: fc.constantFrom('name', '-price', 'stock', '-created_at'),
-    },
-  },
+  { method: 'GET', path: '/products', access: 'auth', query: { ...page, ...productFilters } },
+  { method: 'GET', path: '/products/export', access: STAFF, query: productFilters },
+  // JSON bodies (and the other generated types) where CSV is expected: refused whole.
+  { method: 'POST', path: '/products/import', access: STAFF, body: productFields },
   { method: 'GET', path: '/products/:id', access: 'auth' },
   { method: 'PUT', path: '/products/:id', access: STAFF, body: productFields },
   { method: 'DELETE', path: '/products/:id', access: ADMIN },
@@ -560,8 +559,8 @@ async function runCase(endpoint: Endpoint, path: string, search: string, body: s
       collectEchoes(JSON.parse(text), undefined, echoes)
       expect(echoes, `echoed input outside a resource field: ${context}`).toEqual([])
     } else if (status !== 204) {
-      // Only Swagger UI's page and assets, and the metrics text, are not JSON; none repeats the request.
-      expect(/^\/(swagger|metrics)/.test(endpoint.path), context).toBe(true)
+      // Only Swagger UI's page and assets, the metrics text and the CSV export are not JSON; none repeats the request.
+      expect(/^\/(swagger|metrics)/.test(endpoint.path) || endpoint.path === '/products/export', context).toBe(true)
       expect(containsCanary(text), context).toBe(false)
     }
     if (endpoint.method === 'GET') expect(after, `a GET changed the database: ${context}`).toEqual(before)

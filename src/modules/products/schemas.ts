@@ -20,24 +20,24 @@ const sku = skuText('Product SKU')
   .nullable()
   .meta({ description: 'Optional stock-keeping unit: 1–64 letters, digits, `_`, `.`, `-`, unique regardless of case; `null` for none.', example: 'DRL-18V-02' })
 
-const name = text('Product name', 1, 200).meta({ description: '1–200 characters.', example: 'Cordless drill' })
+export const name = text('Product name', 1, 200).meta({ description: '1–200 characters.', example: 'Cordless drill' })
 
-const description = freeText('Product description', 2000)
+export const description = freeText('Product description', 2000)
   .nullable()
   .meta({ description: 'Free text, up to 2000 characters; `null` for none.', example: '18 V, two batteries.' })
 
 // String(value) is the shortest text that reads back as the same double, so 0.1 passes and
 // 0.1 + 0.2 (0.30000000000000004) or 1.005 do not: what is accepted is stored exactly.
-const price = z
+export const price = z
   .number({ error: priceError })
   .min(0, { error: priceError })
   .max(PRICE_MAX, { error: priceError })
   .refine((value) => DECIMAL.test(String(value)), { error: 'Product price must have at most 2 decimal places.' })
   .meta({ description: `A JSON number, 0–${PRICE_MAX}, at most 2 decimal places; stored exactly.`, example: 89.9 })
 
-const stock = integer('Product stock', 0, STOCK_MAX)
+export const stock = integer('Product stock', 0, STOCK_MAX)
 
-const lowStockThreshold = integer('Low-stock threshold', 0, STOCK_MAX).meta({
+export const lowStockThreshold = integer('Low-stock threshold', 0, STOCK_MAX).meta({
   description: 'Below this stock the product is low on stock: crossing it records an alert.',
   example: 10,
 })
