@@ -12,6 +12,7 @@ import { healthRoutes } from './modules/health/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
+import { webhookRoutes } from './modules/webhooks/routes'
 
 export interface AppOptions {
   /** Origins allowed to call the API from a browser; none (CORS off) by default. */
@@ -49,6 +50,7 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(productRoutes)
     .use(orderRoutes)
     .use(alertRoutes)
+    .use(webhookRoutes)
 }
 
 export type App = ReturnType<typeof createApp>

@@ -56,6 +56,14 @@ const schema = z
     // including while its request is being handled.
     REQUEST_TIMEOUT_SECONDS: int(0, 255).default(30),
     CORS_ORIGINS: optionalText,
+
+    // In production webhook URLs must be https and public, unless this allows private addresses.
+    WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+    WEBHOOK_CONCURRENCY: int(1, 100).default(10),
+    WEBHOOK_POOL_SIZE: int(1, 50).default(4),
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+    WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
+    WEBHOOK_RETRY_WINDOW_MS: int(100, 7 * 86_400_000).default(86_400_000),
   })
   .superRefine((env, ctx) => {
     // The connection is cut without an answer at the request timeout: a slow query must fail first,

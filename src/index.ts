@@ -7,6 +7,7 @@ import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
 import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
 import { ensureAdmin } from './modules/users/service'
+import { startDeliveryWorker } from './modules/webhooks/worker'
 
 /**
  * One process (WEB_CONCURRENCY=1, the default) prepares and serves. With WEB_CONCURRENCY=N the
@@ -38,6 +39,7 @@ async function prepare() {
 /** Serves HTTP in this process until SIGTERM/SIGINT, then lets in-flight requests finish. */
 async function serve(closeDatabase: () => Promise<void>) {
   const stopListening = listenForUserChanges()
+  const deliveryWorker = await startDeliveryWorker(databaseUrl)
   const app = createApp().listen({
     hostname: config.HOST,
     port: config.PORT,
@@ -57,6 +59,7 @@ async function serve(closeDatabase: () => Promise<void>) {
     log.info('shutting down', { signal, pid: process.pid })
     await app.server?.stop() // stops accepting, lets in-flight requests finish
     await stopListening()
+    await deliveryWorker.stop()
     await closeDatabase()
     process.exit(0)
   }

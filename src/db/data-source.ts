@@ -9,6 +9,8 @@ import { Order } from '../modules/orders/order.entity'
 import { Product } from '../modules/products/product.entity'
 import { StockMovement } from '../modules/products/stock-movement.entity'
 import { User } from '../modules/users/user.entity'
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity'
+import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity'
 import { embeddedUrl } from './embedded'
 
 /** Without DATABASE_URL the embedded PostgreSQL is used (see db/embedded.ts), at a fixed address. */
@@ -18,7 +20,7 @@ export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG
 export const dataSource = new DataSource({
   type: 'postgres',
   url: databaseUrl,
-  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey],
+  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, WebhookEndpoint, WebhookDelivery],
   migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
   migrationsTableName: 'migrations',
   synchronize: false,

@@ -2,6 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { config } from '../config'
+import { WEBHOOKS_TAG_DESCRIPTION } from '../modules/webhooks/schemas'
 import { WWW_AUTHENTICATE } from './errors'
 
 type GeneratedDocument = {
@@ -65,6 +66,7 @@ const TAGS = [
   { name: 'Products', description: 'The catalogue, its stock and the recorded stock movements.' },
   { name: 'Orders', description: 'Orders take stock atomically and never oversell.' },
   { name: 'Alerts', description: 'Low-stock alerts, recorded when a product falls below its threshold.' },
+  { name: 'Webhooks', description: WEBHOOKS_TAG_DESCRIPTION },
 ]
 
 /**

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { dataSource } from '../../db/data-source'
+import { conflict, invalidInput, notFound } from '../../http/errors'
+import type { Page } from '../../http/validation'
+import type { CreatedWebhook, CreateWebhook, PublicDelivery, PublicWebhook } from './schemas'
+import { PUBLIC_DELIVERY_COLUMNS, RESEND_FAILED } from './sql'
+import { refusalOf } from './url-safety'
+import { WebhookEndpoint } from './webhook-endpoint.entity'
+
+const endpoints = () => dataSource.getRepository(WebhookEndpoint)
+
+const toPublicWebhook = (endpoint: WebhookEndpoint): PublicWebhook => ({
+  id: endpoint.id,
+  url: endpoint.url,
+  events: endpoint.events,
+  description: endpoint.description,
+  created_at: endpoint.createdAt.toISOString(),
+})
+
+type DeliveryRow = Omit<PublicDelivery, 'id' | 'next_attempt_at' | 'delivered_at' | 'created_at'> & {
+  id: string
+  next_attempt_at: Date | null
+  delivered_at: Date | null
+  created_at: Date
+}
+
+const toPublicDelivery = (row: DeliveryRow): PublicDelivery => ({
+  ...row,
+  id: Number(row.id),
+  next_attempt_at: row.next_attempt_at?.toISOString() ?? null,
+  delivered_at: row.delivered_at?.toISOString() ?? null,
+  created_at: row.created_at.toISOString(),
+})
+
+/** The Standard Webhooks secret format: `whsec_` and the base64 of the key's bytes. */
+const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`
+
+export async function registerWebhook(request: CreateWebhook): Promise<CreatedWebhook> {
+  const refusal = await refusalOf(request.url)
+  if (refusal) throw invalidInput(refusal)
+  const endpoint = await endpoints().save(
+    endpoints().create({ url: request.url, events: request.events, description: request.description ?? null, secret: newSigningSecret() }),
+  )
+  return { ...toPublicWebhook(endpoint), secret: endpoint.secret }
+}
+
+export async function listWebhooks(limit: number, offset: number): Promise<Page<PublicWebhook>> {
+  const [rows, total] = await endpoints().findAndCount({ order: { id: 'ASC' }, take: limit, skip: offset })
+  return { items: rows.map(toPublicWebhook), total, limit, offset }
+}
+
+export async function getWebhook(id: number): Promise<PublicWebhook> {
+  const endpoint = await endpoints().findOneBy({ id })
+  if (!endpoint) throw notFound('Webhook', id)
+  return toPublicWebhook(endpoint)
+}
+
+/** Its deliveries go with it; jobs still queued for them find nothing to send. */
+export async function deleteWebhook(id: number): Promise<void> {
+  const { affected } = await endpoints().delete({ id })
+  if (!affected) throw notFound('Webhook', id)
+}
+
+/** Newest first, on the (endpoint_id, id) index. */
+export async function listDeliveries(endpointId: number, limit: number, offset: number): Promise<Page<PublicDelivery>> {
+  await getWebhook(endpointId)
+  const [rows, [count]]: [DeliveryRow[], [{ total: number }]] = await Promise.all([
+    dataSource.query(
+      `SELECT ${PUBLIC_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`,
+      [endpointId, limit, offset],
+    ),
+    dataSource.query('SELECT count(*)::int AS total FROM webhook_deliveries WHERE endpoint_id = $1', [endpointId]),
+  ])
+  return { items: rows.map(toPublicDelivery), total: count.total, limit, offset }
+}
+
+export const notResendable = () => conflict('Only a failed delivery can be re-sent; this one is pending or delivered.')
+
+/** A failed delivery gets one more attempt, now, with the same event id (webhook-id). */
+export async function resendDelivery(endpointId: number, deliveryId: number): Promise<PublicDelivery> {
+  const [resent]: DeliveryRow[] = await dataSource.query(RESEND_FAILED, [endpointId, deliveryId])
+  if (resent) return toPublicDelivery(resent)
+  await getWebhook(endpointId)
+  const [exists] = await dataSource.query('SELECT 1 FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2', [deliveryId, endpointId])
+  if (!exists) throw notFound('Delivery', deliveryId)
+  throw notResendable()
+}

@@ -1,0 +1,76 @@
+import { Logger, run, runMigrations, type LogLevel } from 'graphile-worker'
+import pg from 'pg'
+import { config } from '../../config'
+import { log } from '../../http/logger'
+import { deliverWebhook } from './delivery'
+import { DELIVERY_TASK } from './sql'
+
+/** graphile-worker's chatter ("completed task …") at debug, its warnings and errors as ours. */
+const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
+  if (level === 'error') log.error('webhook queue', { detail: message })
+  else if (level === 'warning') log.warn('webhook queue', { detail: message })
+  else log.debug('webhook queue', { detail: message })
+})
+
+/** A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown. */
+function queuePool(databaseUrl: string, max: number) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'inventory-webhooks' })
+  const onError = (error: Error) => log.warn('webhook queue connection lost', { error: String(error) })
+  pool.on('error', onError)
+  pool.on('connect', (client) => client.on('error', onError))
+  return pool
+}
+
+/** Installs or upgrades the graphile_worker schema with the library's own migrator (the triggers queue jobs in it). */
+export async function migrateQueue(databaseUrl: string): Promise<void> {
+  const pool = queuePool(databaseUrl, 1)
+  try {
+    await runMigrations({ pgPool: pool, logger: queueLogger })
+  } finally {
+    await pool.end()
+  }
+}
+
+/**
+ * An attempt lasts at most the HTTP timeout plus two statements, so a job locked longer than this
+ * belongs to a process that died (kill -9, a lost machine): graphile-worker itself would wait 4 hours.
+ */
+const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT_TIMEOUT_MS || 15_000) + 5000
+
+const UNLOCK_DEAD_WORKERS = `
+  SELECT graphile_worker.force_unlock_workers(array_agg(DISTINCT locked_by))
+  FROM graphile_worker.jobs
+  WHERE task_identifier = '${DELIVERY_TASK}' AND locked_at < now() - make_interval(secs => $1 / 1000.0)
+  HAVING count(*) > 0`
+
+/**
+ * Runs the delivery worker in this process, on a small pool of its own: every API process and
+ * replica takes jobs from the same queue, and graphile-worker locks each job for one of them.
+ * New jobs arrive through LISTEN/NOTIFY; retries (jobs due later) are found by polling.
+ */
+export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: () => Promise<void> }> {
+  const pool = queuePool(databaseUrl, config.WEBHOOK_POOL_SIZE)
+  const runner = await run({
+    pgPool: pool,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    noHandleSignals: true,
+    // Poll at least as often as the first retry is due, and every 2 s at most.
+    pollInterval: Math.min(2000, config.WEBHOOK_RETRY_BASE_MS),
+    // On shutdown, in-flight sends are aborted after this; their jobs are retried by another process.
+    gracefulShutdownAbortTimeout: 1000,
+    logger: queueLogger,
+    parsedCronItems: [],
+    taskList: { [DELIVERY_TASK]: deliverWebhook },
+  })
+  const sweep = setInterval(() => {
+    pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
+  }, STALE_LOCK_MS / 2)
+  sweep.unref()
+  return {
+    async stop() {
+      clearInterval(sweep)
+      await runner.stop()
+      await pool.end()
+    },
+  }
+}
