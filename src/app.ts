@@ -2,6 +2,7 @@ import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
 import { errorHandler } from './http/error-handler'
+import { jsonBody } from './http/json-body'
 import { openApiDocument } from './http/openapi'
 import { requestContext } from './http/request-context'
 import { swaggerUi } from './http/swagger-ui'
@@ -29,6 +30,7 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
   return new Elysia()
     .use(errorHandler)
     .use(requestContext)
+    .use(jsonBody)
     .use(
       options.corsOrigins.length
         ? cors({

@@ -10,7 +10,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../src/modules/auth/login-throttle'
+import { loginThrottle } from '../src/modules/auth/throttle'
 import type { Role } from '../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './fuzz-support'
 import { call, query, resetDatabase, type TestResponse } from './helpers'

@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../src/modules/auth/login-throttle'
+import { loginThrottle } from '../src/modules/auth/throttle'
 import { swaggerAssetNames } from '../src/http/swagger-ui'
 import type { Role } from '../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './fuzz-support'

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
-import { QueryFailedError } from 'typeorm'
-import { config } from '../config'
+import { isUniqueViolation, isUnstorableText } from '../db/errors'
 import { errorResponses } from './error-responses'
-import { HttpError, INTERNAL_ERROR_BODY, invalidInput, invalidJson, payloadTooLarge, unsupportedMediaType } from './errors'
+import { conflict, HttpError, INTERNAL_ERROR_BODY, invalidInput, invalidJson } from './errors'
 import { log } from './logger'
 import { pathOf, requestId } from './request-context'
 
@@ -21,52 +20,15 @@ function validationMessage(error: { type: string; valueError?: { path?: unknown;
   return LOCATION_MESSAGES[error.type] ?? 'The request is invalid.'
 }
 
-/** character_not_in_repertoire, untranslatable_character: the input holds text PostgreSQL refuses. */
-const UNSTORABLE_TEXT = new Set(['22021', '22P05'])
-
-const isJson = (contentType: string) => /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
-
-/**
- * The body as text, refused as soon as it passes `limit` bytes: a streamed (chunked) body has no
- * Content-Length for the early check, and must not be buffered whole before it can be refused.
- */
-async function readBody(request: Request, limit: number): Promise<string> {
-  if (!request.body) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of request.body) {
-    size += chunk.byteLength
-    if (size > limit) throw payloadTooLarge(limit)
-    chunks.push(chunk)
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks))
-}
-
 /**
  * The error contract: every failure leaves as `{error, message}`. Registered first in the app
  * so it covers every route, including the body parser and the router's own 404.
  */
 export const errorHandler = new Elysia({ name: 'error-handler' })
   .error({ HttpError })
-  // Only JSON bodies are read: form and text bodies are what a cross-site page can send.
-  .onParse({ as: 'global' }, async ({ request, contentType }) => {
-    if (contentType && !isJson(contentType)) throw unsupportedMediaType()
-    const body = await readBody(request, config.BODY_LIMIT_BYTES)
-    if (body.length === 0 && !contentType) return null
-    if (!contentType) throw unsupportedMediaType()
-    try {
-      return JSON.parse(body)
-    } catch {
-      throw invalidJson()
-    }
-  })
-  // For the OpenAPI document only. @elysiajs/openapi lists a body's media types from the route's
-  // named parsers and skips functions such as the reader above: 'json' makes it document
-  // application/json. It never runs, since the reader always returns a body or throws; it must
-  // stay after the reader, or it would run first. The 500 below can answer any route.
+  // For the OpenAPI document: any route can answer the generic 500.
   .guard({
     as: 'global',
-    parse: ['json'],
     response: errorResponses(new HttpError(500, INTERNAL_ERROR_BODY.error, INTERNAL_ERROR_BODY.message)),
   })
   .onError({ as: 'global' }, ({ code, error, set, request }) => {
@@ -78,10 +40,9 @@ export const errorHandler = new Elysia({ name: 'error-handler' })
     else if (code === 'VALIDATION') failure = invalidInput(validationMessage(error))
     else if (code === 'PARSE') failure = invalidJson()
     else if (code === 'NOT_FOUND') failure = new HttpError(404, 'Not Found', 'No such route.')
-    else if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === '23505')
-      failure = new HttpError(409, 'Conflict', 'The resource conflicts with an existing one.')
+    else if (isUniqueViolation(error)) failure = conflict('The resource conflicts with an existing one.')
     // Backstop for text the schemas let through that the database cannot store (U+0000).
-    else if (error instanceof QueryFailedError && UNSTORABLE_TEXT.has((error.driverError as { code?: string })?.code ?? ''))
+    else if (isUnstorableText(error))
       failure = invalidInput('The request contains a character that cannot be stored (such as U+0000).')
     else {
       log.error('unhandled error', {

@@ -1,6 +1,4 @@
 import { Elysia } from 'elysia'
-import { config } from '../config'
-import { payloadTooLarge } from './errors'
 import { log } from './logger'
 
 interface RequestMeta {
@@ -35,8 +33,8 @@ export function quietRequest(request: Request) {
 }
 
 /**
- * Request id (echoed when the client sends a valid one), security and cache headers, the early body-size
- * check, and one structured log line per request.
+ * Request id (echoed when the client sends a valid one), security and cache headers, and one
+ * structured log line per request.
  */
 export const requestContext = new Elysia({ name: 'request-context' })
   .onRequest(({ request, set }) => {
@@ -50,8 +48,6 @@ export const requestContext = new Elysia({ name: 'request-context' })
     set.headers['cache-control'] = 'no-store'
     // The API never links anywhere; nothing of a URL leaks through a Referer either.
     set.headers['referrer-policy'] = 'no-referrer'
-    const length = Number(request.headers.get('content-length') ?? 0)
-    if (length > config.BODY_LIMIT_BYTES) throw payloadTooLarge(config.BODY_LIMIT_BYTES)
   })
   .onAfterResponse({ as: 'global' }, ({ request, set }) => {
     const meta = metas.get(request)

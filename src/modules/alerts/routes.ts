@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../http/auth'
+import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidPage } from '../../http/error-responses'
 import { alertListQuery, alertPage } from './schemas'
 import { listAlerts } from './service'

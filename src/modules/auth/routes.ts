@@ -1,16 +1,17 @@
 import { Elysia } from 'elysia'
 import { config } from '../../config'
-import { parseBasic, tokenSigner } from '../../http/auth'
 import { errorResponses, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { invalidInput, tooManyRequests, unauthorized } from '../../http/errors'
+import { decodeBasic, parseAuthorization } from './credentials'
 import { loginBody, tokenResponse } from './schemas'
 import { authenticatePassword, invalidCredentials } from './service'
+import { tokenSigner } from './tokens'
 
 const noCredentials = () => unauthorized('Send Basic credentials or a JSON body with username and password.')
 
 function basicCredentials(header: string | null) {
-  if (!header || !/^basic /i.test(header)) return undefined
-  return parseBasic(header.slice(6).trim())
+  const credentials = parseAuthorization(header)
+  return credentials?.scheme === 'basic' ? decodeBasic(credentials.value) : undefined
 }
 
 export const authRoutes = new Elysia({ tags: ['Authentication'] })

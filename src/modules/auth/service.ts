@@ -3,7 +3,8 @@ import { unauthorized } from '../../http/errors'
 import { PASSWORD_MAX_LENGTH, USERNAME_PATTERN } from '../users/schemas'
 import type { Role } from '../users/user.entity'
 import { findAuthUserById, findAuthUserByName, type AuthUser } from '../users/service'
-import { loginThrottle } from './login-throttle'
+import { decodeBasic } from './credentials'
+import { loginThrottle } from './throttle'
 import { verifyPassword } from './passwords'
 import { cachesTrusted, onUserChange } from './user-changes'
 
@@ -33,8 +34,8 @@ export async function currentUser(id: number): Promise<AuthUser | undefined> {
 
 /**
  * Successful password verifications, keyed by an HMAC under a per-process random key of the
- * credentials (the encoded Basic text, or username and password): the password is never kept. An entry only counts while the user's stored hash is
- * still the one it was verified against, so a password change or deletion ends it at once.
+ * credentials (the encoded Basic text, or username and password): the password is never kept.
+ * An entry only counts while the user's stored hash is still the one it was verified against, so a password change or deletion ends it at once.
  */
 const verified = new Map<string, { userId: number; username: string; passwordHash: string; expiresAt: number }>()
 const VERIFIED_MAX = 10_000
@@ -85,14 +86,11 @@ export async function authenticatePassword(username: string, password: string): 
  * Basic credentials as they arrive (base64 of "user:password"): a recent verification is found
  * from the encoded text itself, so a warm Basic request decodes nothing and hashes one short string.
  */
-export async function authenticateBasic(
-  encoded: string,
-  decode: (encoded: string) => { username: string; password: string },
-): Promise<Principal> {
+export async function authenticateBasic(encoded: string): Promise<Principal> {
   const key = credentialKey(`basic\0${encoded}`)
   const remembered = await recall(key)
   if (remembered) return remembered
-  const { username, password } = decode(encoded)
+  const { username, password } = decodeBasic(encoded)
   return verifyAndRemember(key, username, password)
 }
 

@@ -1,5 +1,5 @@
-import { QueryFailedError } from 'typeorm'
 import { dataSource } from '../../db/data-source'
+import { onUniqueViolation } from '../../db/errors'
 import { conflict, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Category } from './category.entity'
@@ -27,17 +27,8 @@ const toPublicCategory = (category: Category): PublicCategory => ({
   updated_at: category.updatedAt.toISOString(),
 })
 
-/** Runs a write, turning a clash on the case-insensitive name index into the spec's 409. */
-async function uniqueName<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write()
-  } catch (error) {
-    if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
-      throw conflict('A category with this name already exists.')
-    }
-    throw error
-  }
-}
+/** A clash on the case-insensitive name index is the spec's 409. */
+const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
 export async function createCategory(input: { name: string; description: string | null }): Promise<PublicCategory> {
   const category = await uniqueName(() => categories().save(categories().create(input)))

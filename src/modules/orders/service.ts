@@ -1,10 +1,10 @@
 import type { EntityManager, FindOptionsWhere } from 'typeorm'
 import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
-import type { Principal } from '../../http/auth'
+import type { Principal } from '../auth/service'
 import { notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
-import { changeStock, logLowStock, recordStockChange } from '../products/stock'
+import { explainRefusedChange, logLowStock } from '../products/stock'
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
 import { Order, type OrderStatus } from './order.entity'
 import { PLACE_ORDER, RETURNING_ORDER } from './sql'
@@ -36,19 +36,25 @@ const toPublicOrder = (order: OrderFields): PublicOrder => ({
 /** Customers see only their own orders; managers and admins see all. */
 const visibleTo = (user: Principal): FindOptionsWhere<Order> => (user.role === 'customer' ? { userId: user.id } : {})
 
+type PlacedRow = OrderFields & { stockAfter: number; threshold: number; alertId: number | null }
+
 /**
- * Takes the stock and records the order in one transaction: the conditional UPDATE in
- * changeStock serialises concurrent orders on the product row, so stock never oversells.
- * Hand-written SQL with RETURNING (no re-reads) keeps the round trips made under that row lock few.
+ * PLACE_ORDER inside the caller's transaction. When it takes nothing (too little stock, or no such
+ * product), the row is read under a lock so the error names the real numbers; if stock arrived in
+ * the meantime, the retry holds that lock and places the order after all.
  */
-async function takeStockAndRecord(manager: EntityManager, userId: number, productId: number, quantity: number) {
-  const change = await changeStock(manager, productId, -quantity)
-  const [order]: [OrderFields] = await manager.query(
-    `INSERT INTO orders (product_id, user_id, quantity, status) VALUES ($1, $2, $3, 'Pending') ${RETURNING_ORDER}`,
-    [productId, userId, quantity],
-  )
-  const crossing = await recordStockChange(manager, change, { reason: 'order', userId, orderId: order.id })
-  return { order: toPublicOrder(order), crossing }
+async function placeInTransaction(manager: EntityManager, placement: unknown[], productId: number, quantity: number): Promise<PlacedRow> {
+  for (;;) {
+    const [placed]: PlacedRow[] = await manager.query(PLACE_ORDER, placement)
+    if (placed) return placed
+    await explainRefusedChange(manager, productId, -quantity)
+  }
+}
+
+const logCrossing = (placed: PlacedRow) => {
+  if (placed.alertId !== null) {
+    logLowStock({ alertId: placed.alertId, productId: placed.productId, stock: placed.stockAfter, threshold: placed.threshold })
+  }
 }
 
 export interface OrderOutcome extends StoredResponse {
@@ -56,13 +62,9 @@ export interface OrderOutcome extends StoredResponse {
   replayed: boolean
 }
 
-type PlacedRow = OrderFields & { stockAfter: number; threshold: number; alertId: number | null }
-
 /**
- * Places an order. Without an idempotency key, PLACE_ORDER does it all in one statement; when that
- * takes nothing (too little stock, or no such product), the transaction below answers: it reads
- * the row FOR UPDATE (changeStock), so the "Insufficient stock" numbers are the real ones, and if
- * stock arrived in the meantime it places the order after all.
+ * Places an order. Without an idempotency key, PLACE_ORDER does it all in one statement and one
+ * round trip; only a refusal takes the transaction that explains it.
  *
  * With an idempotency key, the key is claimed and the outcome stored in the same transaction as
  * the order, so a retry after any failure either replays the committed order or runs afresh:
@@ -73,27 +75,24 @@ export async function placeOrder(
   request: { product_id: number; quantity: number },
   idempotencyKey?: string,
 ): Promise<OrderOutcome> {
+  const placement = [request.product_id, request.quantity, userId]
+  const place = (manager: EntityManager) => placeInTransaction(manager, placement, request.product_id, request.quantity)
   if (idempotencyKey === undefined) {
-    const [placed] = await preparedQuery<PlacedRow>(PLACE_ORDER, [request.product_id, request.quantity, userId])
-    if (placed) {
-      if (placed.alertId !== null) {
-        logLowStock({ alertId: placed.alertId, productId: request.product_id, stock: placed.stockAfter, threshold: placed.threshold })
-      }
-      return { status: 201, body: toPublicOrder(placed), replayed: false }
-    }
+    const [placed] = await preparedQuery<PlacedRow>(PLACE_ORDER, placement)
+    const order = placed ?? (await dataSource.transaction(place))
+    logCrossing(order)
+    return { status: 201, body: toPublicOrder(order), replayed: false }
   }
-  const hash = idempotencyKey === undefined ? '' : requestHash(request)
+  const hash = requestHash(request)
   const outcome = await dataSource.transaction(async (manager) => {
-    if (idempotencyKey !== undefined) {
-      const stored = await claimIdempotencyKey(manager, userId, idempotencyKey, hash)
-      if (stored) return { response: stored, replayed: true }
-    }
-    const { order, crossing } = await takeStockAndRecord(manager, userId, request.product_id, request.quantity)
-    const response = { status: 201, body: order }
-    if (idempotencyKey !== undefined) await storeIdempotentResponse(manager, userId, idempotencyKey, hash, response)
-    return { response, replayed: false, crossing }
+    const stored = await claimIdempotencyKey(manager, userId, idempotencyKey, hash)
+    if (stored) return { response: stored, replayed: true }
+    const placed = await place(manager)
+    const response = { status: 201, body: toPublicOrder(placed) }
+    await storeIdempotentResponse(manager, userId, idempotencyKey, hash, response)
+    return { response, replayed: false, placed }
   })
-  if (!outcome.replayed) logLowStock(outcome.crossing)
+  if (outcome.placed) logCrossing(outcome.placed)
   return { ...outcome.response, replayed: outcome.replayed }
 }
 

@@ -1,7 +1,9 @@
 /**
- * The orders statements, free of imports so that the benchmark's R ceiling (bench/servers/)
- * runs exactly the SQL the endpoint runs.
+ * The orders module's SQL, free of runtime imports (the ledger's crossing rule comes from the
+ * products module's import-free sql.ts) so that the benchmark's R ceiling (bench/servers/) runs
+ * exactly the SQL the endpoint runs.
  */
+import { crossesLowStock } from '../products/sql'
 
 /** Hand-written statements return the entity's field names, so one mapping serves both paths. */
 export const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,
@@ -13,6 +15,8 @@ export const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id
  * oversell), and the order, its movement and a low-stock alert are inserted from its RETURNING, all
  * in the statement's own transaction. The row lock is held only while PostgreSQL runs the statement
  * and commits, never across a round trip to this process: that is what keeps a hot product fast.
+ * It is the only way an order is placed (orders/service.ts runs it alone, or inside a transaction
+ * when an Idempotency-Key or a refusal needs one). Parameters: (product_id, quantity, user_id).
  */
 export const PLACE_ORDER = `
   WITH taken AS (
@@ -29,7 +33,7 @@ export const PLACE_ORDER = `
   ), alerted AS (
     INSERT INTO alerts (product_id, stock, threshold, order_id)
     SELECT taken.id, taken.stock_quantity, taken.low_stock_threshold, placed.id FROM taken, placed
-    WHERE taken.stock_quantity + $2 >= taken.low_stock_threshold AND taken.stock_quantity < taken.low_stock_threshold
+    WHERE ${crossesLowStock('taken.stock_quantity + $2', 'taken.stock_quantity', 'taken.low_stock_threshold')}
     RETURNING id
   )
   SELECT placed.*, taken.stock_quantity AS "stockAfter", taken.low_stock_threshold AS threshold,

@@ -1,7 +1,8 @@
 /**
- * The product read statements, free of runtime imports so that the benchmark's R ceiling
- * (bench/servers/) and the plan test run exactly the SQL the endpoints run. Hand-written: one
- * round trip per request, categories folded in with json_agg, no entity hydration.
+ * The products module's SQL: the reads (hand-written: one round trip per request, categories
+ * folded in with json_agg, no entity hydration) and the stock ledger's statements. Free of runtime
+ * imports, so that the benchmark's R ceiling (bench/servers/) and the plan tests run exactly the
+ * SQL the endpoints run.
  */
 import type { ProductSort } from './schemas'
 
@@ -76,3 +77,32 @@ export function listProductsQuery(filters: ProductFilters): { sql: string; param
      ) p ORDER BY ${orderBy}`
   return { sql, params: [...params, filters.limit, filters.offset] }
 }
+
+/**
+ * The one definition of a low-stock crossing: a change took the stock from at or above the
+ * threshold to below it. Each argument is an SQL expression; every path that changes stock
+ * (the one-statement order, the ledger below) records its alert under this condition.
+ */
+export const crossesLowStock = (before: string, after: string, threshold: string) =>
+  `(${before} >= ${threshold} AND ${after} < ${threshold})`
+
+/**
+ * A stock change by $2, never below zero: matches nothing when the stock is short (or the product
+ * is gone). The row lock it takes orders concurrent changes of one product.
+ */
+export const CHANGE_STOCK = `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
+  WHERE id = $1 AND deleted_at IS NULL AND stock_quantity + $2 >= 0
+  RETURNING name, stock_quantity, low_stock_threshold`
+
+/**
+ * The ledger row of a change from $2 to $3 units, and its alert when that crosses the threshold
+ * $4, in one statement: (product_id, before, after, threshold, reason, user_id, order_id).
+ */
+export const RECORD_STOCK_CHANGE = `
+  WITH moved AS (
+    INSERT INTO stock_movements (product_id, delta, stock_after, reason, user_id, order_id)
+    VALUES ($1::int, $3::int - $2::int, $3::int, $5, $6::int, $7::int)
+  )
+  INSERT INTO alerts (product_id, stock, threshold, order_id)
+  SELECT $1::int, $3::int, $4::int, $7::int WHERE ${crossesLowStock('$2::int', '$3::int', '$4::int')}
+  RETURNING id`

@@ -1,6 +1,11 @@
+/**
+ * The stock ledger: every change of a product's stock goes through here, or through PLACE_ORDER
+ * (orders/sql.ts), which does the same in one statement; both record alerts by crossesLowStock.
+ */
 import type { EntityManager } from 'typeorm'
 import { HttpError, notFound } from '../../http/errors'
 import { log } from '../../http/logger'
+import { CHANGE_STOCK, RECORD_STOCK_CHANGE } from './sql'
 import type { MovementReason } from './stock-movement.entity'
 
 export interface StockChange {
@@ -20,21 +25,27 @@ export const insufficientStock = (name: string, available: number, requested: nu
   )
 
 /**
- * Changes a product's stock by `delta` inside the caller's transaction, never below zero.
- *
- * The fast path is one conditional UPDATE, which cannot lose an update under concurrency. When it
- * matches nothing, the row is read under a lock so that the "insufficient stock" numbers are the
- * real ones; if stock arrived in between, the retry holds that lock and cannot fail.
+ * Why a conditional stock change (CHANGE_STOCK, PLACE_ORDER) matched nothing: reads the row under
+ * a lock and throws 404 or Insufficient stock with the real numbers. Returns when the change would
+ * now succeed (stock arrived in between); the caller's retry then holds the lock and cannot fail.
+ */
+export async function explainRefusedChange(manager: EntityManager, productId: number, delta: number): Promise<void> {
+  const [current] = await manager.query(
+    'SELECT name, stock_quantity FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+    [productId],
+  )
+  if (!current) throw notFound('Product', productId)
+  if (current.stock_quantity + delta < 0) throw insufficientStock(current.name, current.stock_quantity, -delta)
+}
+
+/**
+ * Changes a product's stock by `delta` inside the caller's transaction, never below zero: one
+ * conditional UPDATE, which cannot lose an update under concurrency.
  */
 export async function changeStock(manager: EntityManager, productId: number, delta: number): Promise<StockChange> {
   for (;;) {
     // TypeORM answers an UPDATE with [rows, rowCount].
-    const [[updated]] = await manager.query(
-      `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
-       WHERE id = $1 AND deleted_at IS NULL AND stock_quantity + $2 >= 0
-       RETURNING name, stock_quantity, low_stock_threshold`,
-      [productId, delta],
-    )
+    const [[updated]] = await manager.query(CHANGE_STOCK, [productId, delta])
     if (updated) {
       return {
         productId,
@@ -45,12 +56,7 @@ export async function changeStock(manager: EntityManager, productId: number, del
         threshold: updated.low_stock_threshold,
       }
     }
-    const [current] = await manager.query(
-      'SELECT name, stock_quantity FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
-      [productId],
-    )
-    if (!current) throw notFound('Product', productId)
-    if (current.stock_quantity + delta < 0) throw insufficientStock(current.name, current.stock_quantity, -delta)
+    await explainRefusedChange(manager, productId, delta)
   }
 }
 
@@ -62,25 +68,25 @@ export interface LowStockCrossing {
 }
 
 /**
- * Writes the ledger row for a change (same transaction), and an alert when the change takes the
- * stock from at-or-above the threshold to below it. Row locks order concurrent changes, so exactly
- * one change can make a given crossing: concurrent orders never record it twice.
+ * Writes the ledger row for a change (same transaction), and an alert when the change crosses the
+ * threshold (crossesLowStock). Row locks order concurrent changes, so exactly one change can make
+ * a given crossing: concurrent orders never record it twice.
  */
 export async function recordStockChange(
   manager: EntityManager,
   change: StockChange,
   movement: { reason: MovementReason; userId: number | null; orderId?: number },
 ): Promise<LowStockCrossing | undefined> {
-  await manager.query(
-    `INSERT INTO stock_movements (product_id, delta, stock_after, reason, user_id, order_id)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [change.productId, change.delta, change.after, movement.reason, movement.userId, movement.orderId ?? null],
-  )
-  if (!(change.before >= change.threshold && change.after < change.threshold)) return undefined
-  const [alert] = await manager.query(
-    'INSERT INTO alerts (product_id, stock, threshold, order_id) VALUES ($1, $2, $3, $4) RETURNING id',
-    [change.productId, change.after, change.threshold, movement.orderId ?? null],
-  )
+  const [alert] = await manager.query(RECORD_STOCK_CHANGE, [
+    change.productId,
+    change.before,
+    change.after,
+    change.threshold,
+    movement.reason,
+    movement.userId,
+    movement.orderId ?? null,
+  ])
+  if (!alert) return undefined
   return { alertId: alert.id, productId: change.productId, stock: change.after, threshold: change.threshold }
 }
 

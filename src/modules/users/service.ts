@@ -1,6 +1,7 @@
-import { QueryFailedError, type EntityManager } from 'typeorm'
+import type { EntityManager } from 'typeorm'
 import { dataSource } from '../../db/data-source'
-import { conflict, forbidden, notFound } from '../../http/errors'
+import { onUniqueViolation } from '../../db/errors'
+import { conflict, forbidden, HttpError, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { hashPassword } from '../auth/passwords'
 import { announceUserChange, forgetLocally } from '../auth/user-changes'
@@ -31,18 +32,13 @@ export const toPublicUser = (user: User): PublicUser => ({
   created_at: user.createdAt.toISOString(),
 })
 
-const isUniqueViolation = (error: unknown) =>
-  error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505'
-
 export async function createUser(input: { username: string; password: string; role: Role }): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password)
-  try {
-    const user = await users().save(users().create({ username: input.username, passwordHash, role: input.role }))
-    return toPublicUser(user)
-  } catch (error) {
-    if (isUniqueViolation(error)) throw conflict('The username is already taken.')
-    throw error
-  }
+  const user = await onUniqueViolation(
+    () => users().save(users().create({ username: input.username, passwordHash, role: input.role })),
+    () => conflict('The username is already taken.'),
+  )
+  return toPublicUser(user)
 }
 
 export async function getUser(id: number): Promise<PublicUser> {
@@ -144,7 +140,7 @@ export async function ensureAdmin(
     await createUser({ username, password: chosen, role: 'admin' })
   } catch (error) {
     // Another process (a second worker) created it first.
-    if (error instanceof Error && 'status' in error && error.status === 409) return undefined
+    if (error instanceof HttpError && error.status === 409) return undefined
     throw error
   }
   return password ? undefined : chosen

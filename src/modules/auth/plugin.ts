@@ -1,0 +1,72 @@
+import { Elysia } from 'elysia'
+import { config } from '../../config'
+import { errorResponses } from '../../http/error-responses'
+import { forbidden, tooManyRequests } from '../../http/errors'
+import { setRequestUser } from '../../http/request-context'
+import type { Role } from '../users/user.entity'
+import { malformedHeader, missingCredentials, parseAuthorization } from './credentials'
+import { authenticateBasic, invalidCredentials, principalFromToken, type Principal } from './service'
+import { invalidToken, tokenSigner, verifyToken, type TokenVerifier } from './tokens'
+
+async function authenticate(request: Request, jwt: TokenVerifier): Promise<Principal> {
+  const credentials = parseAuthorization(request.headers.get('authorization'))
+  if (!credentials) throw missingCredentials()
+  let principal: Principal | undefined
+  if (credentials.scheme === 'basic') {
+    principal = await authenticateBasic(credentials.value)
+  } else if (credentials.scheme === 'bearer' && credentials.value) {
+    const claims = await verifyToken(credentials.value, jwt)
+    principal = await principalFromToken(claims.sub, claims.ver)
+    if (!principal) throw invalidToken()
+  } else {
+    throw malformedHeader()
+  }
+  setRequestUser(request, principal.id)
+  return principal
+}
+
+const principals = new WeakMap<Request, Principal | null>()
+
+/** The OpenAPI security requirement of a protected route, so "Authorize" in Swagger UI applies to it. */
+const SIGNED_IN: Array<Record<string, string[]>> = [{ basic: [] }, { bearer: [] }]
+
+// The failures of sent credentials, for the OpenAPI document: each macro declares what it can
+// answer, so every protected operation lists them. Basic shares the login throttle (429).
+const CREDENTIAL_ERRORS = [invalidCredentials(), invalidToken(), malformedHeader(), tooManyRequests(config.LOGIN_LOCKOUT_SECONDS)]
+
+/**
+ * Authentication and roles for routes: `{ auth: true }`, `{ role: ['admin'] }`, or
+ * `{ optionalAuth: true }` (anonymous allowed, credentials checked when sent). Credentials are
+ * checked in `transform`, before the body is validated, so a bad login is a 401 rather than a 400.
+ */
+export const authPlugin = new Elysia({ name: 'auth' })
+  .use(tokenSigner)
+  .macro({
+    auth: {
+      detail: { security: SIGNED_IN },
+      response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS),
+      async transform({ request, jwt }) {
+        principals.set(request, await authenticate(request, jwt))
+      },
+      resolve: ({ request }) => ({ user: principals.get(request) as Principal }),
+    },
+    role: (roles: Role[]) => ({
+      detail: { security: SIGNED_IN },
+      response: errorResponses(missingCredentials(), ...CREDENTIAL_ERRORS, forbidden()),
+      async transform({ request, jwt }) {
+        const principal = await authenticate(request, jwt)
+        if (!roles.includes(principal.role)) throw forbidden()
+        principals.set(request, principal)
+      },
+      resolve: ({ request }) => ({ user: principals.get(request) as Principal }),
+    }),
+    optionalAuth: {
+      // `{}` marks anonymous access as allowed too.
+      detail: { security: [{}, ...SIGNED_IN] },
+      response: errorResponses(...CREDENTIAL_ERRORS),
+      async transform({ request, jwt }) {
+        principals.set(request, request.headers.has('authorization') ? await authenticate(request, jwt) : null)
+      },
+      resolve: ({ request }) => ({ user: principals.get(request) ?? null }),
+    },
+  })
