@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../http/auth'
+import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { invalidInput, notFound } from '../../http/errors'
 import { noContent, positiveIdMessage } from '../../http/validation'
