@@ -12,6 +12,8 @@ export interface Received {
   signature: string
   body: string
   at: number
+  /** The status answered, once answered (never for 'hang'). */
+  status?: number
 }
 
 /** What to answer to one request: a status, or 'hang' (no answer until the sender gives up). */
@@ -21,6 +23,11 @@ export class Receiver {
   readonly received: Received[] = []
   /** Decides each answer; by default 200. */
   answer: (request: Received, index: number) => Answer = () => 200
+  /** How long each answer takes, so that concurrent sends of one event would overlap. */
+  delayMs = 0
+  /** webhook-ids that arrived while a request with the same id was still being answered (must stay empty). */
+  readonly overlapping: string[] = []
+  private readonly inFlight = new Set<string>()
   private server: Server<undefined> | undefined
 
   constructor(public port = 0) {}
@@ -46,6 +53,11 @@ export class Receiver {
         this.received.push(entry)
         const answer = this.answer(entry, this.received.length - 1)
         if (answer === 'hang') return new Promise<Response>(() => {})
+        if (this.inFlight.has(entry.id)) this.overlapping.push(entry.id)
+        this.inFlight.add(entry.id)
+        if (this.delayMs) await Bun.sleep(this.delayMs)
+        this.inFlight.delete(entry.id)
+        entry.status = answer
         if (answer >= 300 && answer < 400) return new Response(null, { status: answer, headers: { location: '/elsewhere' } })
         return new Response(answer < 300 ? 'ok' : 'nope', { status: answer })
       },
@@ -59,9 +71,9 @@ export class Receiver {
     this.server = undefined
   }
 
-  /** The parsed bodies received so far, in arrival order. */
-  events(): Array<{ id: string; type: string; timestamp: string; data: Record<string, unknown> }> {
-    return this.received.map((entry) => JSON.parse(entry.body))
+  /** The parsed bodies received so far, in arrival order (`accepted`: only those answered 2xx). */
+  events(accepted = false): Array<{ id: string; type: string; timestamp: string; data: Record<string, unknown> }> {
+    return this.received.filter((entry) => !accepted || (entry.status ?? 0) < 300 && entry.status !== undefined).map((entry) => JSON.parse(entry.body))
   }
 }
 

@@ -17,8 +17,8 @@ const isPublicAddress = (address: string) => ipaddr.process(address).range() ===
  * host name resolves to must be public: checked at registration and again before each attempt,
  * since DNS answers change.
  */
-export async function refusalOf(url: string): Promise<string | undefined> {
-  if (!WEBHOOK_URLS_MUST_BE_PUBLIC) return undefined
+export async function refusalOf(url: string, mustBePublic = WEBHOOK_URLS_MUST_BE_PUBLIC): Promise<string | undefined> {
+  if (!mustBePublic) return undefined
   const { protocol, hostname } = new URL(url)
   if (protocol !== 'https:') return HTTPS_REQUIRED
   const host = hostname.replace(/^\[(.*)\]$/, '$1')

@@ -43,6 +43,21 @@ const UNLOCK_DEAD_WORKERS = `
   WHERE task_identifier = '${DELIVERY_TASK}' AND locked_at < now() - make_interval(secs => $1 / 1000.0)
   HAVING count(*) > 0`
 
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'])
+const isConnectionLoss = (reason: unknown) =>
+  reason instanceof Error &&
+  (CONNECTION_LOST_CODES.has(String((reason as { code?: unknown }).code)) || /Connection terminated|not queryable/.test(reason.message))
+
+/**
+ * When PostgreSQL restarts, graphile-worker leaves a few of its queries' rejections unhandled (seen
+ * under Bun; it reconnects and carries on by itself): those must not end the process. Any other
+ * unhandled rejection still does.
+ */
+function survivingLostConnections(reason: unknown) {
+  if (!isConnectionLoss(reason)) throw reason
+  log.warn('webhook queue connection lost', { error: String(reason) })
+}
+
 /**
  * Runs the delivery worker in this process, on a small pool of its own: every API process and
  * replica takes jobs from the same queue, and graphile-worker locks each job for one of them.
@@ -62,6 +77,7 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     parsedCronItems: [],
     taskList: { [DELIVERY_TASK]: deliverWebhook },
   })
+  process.on('unhandledRejection', survivingLostConnections)
   const sweep = setInterval(() => {
     pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
   }, STALE_LOCK_MS / 2)
@@ -69,6 +85,7 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
   return {
     async stop() {
       clearInterval(sweep)
+      process.off('unhandledRejection', survivingLostConnections)
       await runner.stop()
       await pool.end()
     },
