@@ -20,13 +20,8 @@ export interface AppOptions {
   corsOrigins: string[]
 }
 
-const configuredOrigins = (config.CORS_ORIGINS ?? '')
-  .split(',')
-  .map((origin) => origin.trim())
-  .filter(Boolean)
-
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
-export function createApp(options: AppOptions = { corsOrigins: configuredOrigins }) {
+export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS }) {
   return new Elysia()
     .use(errorHandler)
     .use(requestContext)
@@ -54,5 +49,3 @@ export function createApp(options: AppOptions = { corsOrigins: configuredOrigins
     .use(alertRoutes)
     .use(webhookRoutes)
 }
-
-export type App = ReturnType<typeof createApp>

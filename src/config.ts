@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { PASSWORD_LENGTH, USERNAME_CHARACTERS, USERNAME_LENGTH } from './modules/users/username'
 
 /** Accepts "3600", "3600s", "30m", "1h", "2d" and returns seconds. */
 const duration = z
@@ -40,8 +41,8 @@ const schema = z
     JWT_ISSUER: z.string().min(1).default('inventory-api'),
     JWT_AUDIENCE: z.string().min(1).default('inventory-api'),
 
-    ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9_.-]{3,50}$/).default('admin'),
-    ADMIN_PASSWORD: optionalText.pipe(z.string().min(8).max(128).optional()),
+    ADMIN_USERNAME: z.string().min(USERNAME_LENGTH.min).max(USERNAME_LENGTH.max).regex(USERNAME_CHARACTERS).default('admin'),
+    ADMIN_PASSWORD: optionalText.pipe(z.string().min(PASSWORD_LENGTH.min).max(PASSWORD_LENGTH.max).optional()),
 
     PASSWORD_MEMORY_KIB: int(64, 1_048_576).default(19_456),
     PASSWORD_TIME_COST: int(1, 20).default(2),
@@ -55,7 +56,13 @@ const schema = z
     // Bun.serve's idleTimeout (at most 255 s, 0 = none): how long a connection may stay silent,
     // including while its request is being handled.
     REQUEST_TIMEOUT_SECONDS: int(0, 255).default(30),
-    CORS_ORIGINS: optionalText,
+    // Comma-separated; parsed into the list of allowed origins (empty: CORS off).
+    CORS_ORIGINS: optionalText.transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
 
     // In production webhook URLs must be https and public, unless this allows private addresses.
     WEBHOOK_ALLOW_PRIVATE: flag.default(false),

@@ -1,4 +1,3 @@
-import type { Subprocess } from 'bun'
 import { createApp } from './app'
 import { config } from './config'
 import { dataSource, databaseUrl } from './db/data-source'
@@ -8,6 +7,7 @@ import { listenForUserChanges } from './modules/auth/user-changes'
 import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
 import { ensureAdmin } from './modules/users/service'
 import { startDeliveryWorker } from './modules/webhooks/worker'
+import { supervise, WORKER_ENV } from './supervisor'
 
 /**
  * One process (WEB_CONCURRENCY=1, the default) prepares and serves. With WEB_CONCURRENCY=N the
@@ -15,7 +15,6 @@ import { startDeliveryWorker } from './modules/webhooks/worker'
  * starts N workers that share the port through SO_REUSEPORT, the kernel spreading connections
  * among them; the primary forwards SIGTERM/SIGINT and stops last.
  */
-const WORKER_ENV = 'INVENTORY_WORKER'
 const isWorker = process.env[WORKER_ENV] === '1'
 
 async function prepare() {
@@ -57,45 +56,10 @@ async function serve(closeDatabase: () => Promise<void>) {
     if (stopping) return
     stopping = true
     log.info('shutting down', { signal, pid: process.pid })
-    await app.server?.stop() // stops accepting, lets in-flight requests finish
+    // Stops accepting and lets in-flight requests finish, while the delivery worker lets its sends
+    // finish (aborting them after a second: their jobs are retried elsewhere).
+    await Promise.all([app.server?.stop(), deliveryWorker.stop()])
     await stopListening()
-    await deliveryWorker.stop()
-    await closeDatabase()
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-}
-
-/** Starts the workers, restarts one that dies, and on a signal stops them all before the database. */
-function supervise(closeDatabase: () => Promise<void>) {
-  const workers = new Set<Subprocess>()
-  let stopping = false
-
-  const start = () => {
-    const worker = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
-      // The workers use the database prepared here (the embedded one included) and never migrate.
-      env: { ...process.env, [WORKER_ENV]: '1', DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'false' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-      onExit(_, exitCode, signalCode) {
-        workers.delete(worker)
-        if (stopping) return
-        log.error('worker exited; starting another', { pid: worker.pid, exitCode, signalCode })
-        setTimeout(start, 1000)
-      },
-    })
-    workers.add(worker)
-  }
-  for (let i = 0; i < config.WEB_CONCURRENCY; i++) start()
-  log.info('workers started', { workers: config.WEB_CONCURRENCY, pid: process.pid })
-
-  async function shutdown(signal: NodeJS.Signals) {
-    if (stopping) return
-    stopping = true
-    log.info('shutting down', { signal, workers: workers.size })
-    const exits = [...workers].map((worker) => worker.exited)
-    for (const worker of workers) worker.kill(signal)
-    await Promise.all(exits)
     await closeDatabase()
     process.exit(0)
   }

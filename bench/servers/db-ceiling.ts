@@ -2,11 +2,11 @@
  * R, the database ceiling: what an ideal hand-written server does for each benchmarked endpoint.
  * A bare Bun.serve and a `pg` pool (same size as the API's) running the endpoint's own SQL
  * (imported from the modules' sql.ts, so it cannot drift) as named prepared statements, with the
- * same JSON out, and nothing else: no framework, no validation library, no authentication, no logging.
+ * same JSON out (the modules' own row mappers), and nothing else: no framework, no validation library, no authentication, no logging.
  */
 import { Pool } from 'pg'
-import { PLACE_ORDER } from '../../src/modules/orders/sql'
-import { GET_PRODUCT, listProductsQuery, type ProductFilters } from '../../src/modules/products/sql'
+import { PLACE_ORDER, toPublicOrder } from '../../src/modules/orders/sql'
+import { GET_PRODUCT, listProductsQuery, toPublicProduct, type ProductFilters } from '../../src/modules/products/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -17,45 +17,10 @@ const prepared = (text: string, values: unknown[]) => {
   return { name, text, values }
 }
 
-interface ProductRow {
-  id: number
-  name: string
-  description: string | null
-  price: string
-  stock_quantity: number
-  low_stock_threshold: number
-  categories: Array<{ id: number; name: string }>
-  created_at: Date
-  updated_at: Date
-}
-
-const toProduct = (row: ProductRow) => ({
-  id: row.id,
-  name: row.name,
-  description: row.description,
-  price: Number(row.price),
-  stock: row.stock_quantity,
-  low_stock_threshold: row.low_stock_threshold,
-  categories: row.categories,
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-})
-
 /** The endpoint's success path: one statement. (The bench never runs a product out of stock.) */
 async function placeOrder(productId: number, quantity: number): Promise<Response> {
   const { rows: [order] } = await pool.query(prepared(PLACE_ORDER, [productId, quantity, userId]))
-  return Response.json(
-    {
-      id: order.id,
-      product_id: order.productId,
-      user_id: order.userId,
-      quantity: order.quantity,
-      status: order.status,
-      created_at: order.createdAt.toISOString(),
-      updated_at: order.updatedAt.toISOString(),
-    },
-    { status: 201 },
-  )
+  return Response.json(toPublicOrder(order), { status: 201 })
 }
 
 Bun.serve({
@@ -65,7 +30,7 @@ Bun.serve({
     '/health': new Response('ok'),
     '/products/:id': async (request) => {
       const { rows: [row] } = await pool.query(prepared(GET_PRODUCT, [Number(request.params.id)]))
-      return row ? Response.json(toProduct(row)) : new Response(null, { status: 404 })
+      return row ? Response.json(toPublicProduct(row)) : new Response(null, { status: 404 })
     },
     '/products': async (request) => {
       const search = new URL(request.url).searchParams
@@ -78,7 +43,7 @@ Bun.serve({
         offset: Number(search.get('offset') ?? 0),
       })
       const { rows } = await pool.query(prepared(sql, params))
-      return Response.json({ items: rows.map(toProduct), total: rows[0] ? Number(rows[0].total) : 0, limit: params.at(-2), offset: params.at(-1) })
+      return Response.json({ items: rows.map(toPublicProduct), total: rows[0] ? Number(rows[0].total) : 0, limit: params.at(-2), offset: params.at(-1) })
     },
     '/orders': {
       POST: async (request) => {

@@ -7,8 +7,8 @@ const names = new Map<string, string>()
 /**
  * Runs one of the hot paths' fixed statements as a named prepared statement on the pool TypeORM
  * opened (same connections, same statement_timeout). PostgreSQL then parses and plans it once per
- * connection rather than on every request, and TypeORM's per-query QueryRunner is skipped: on two
- * shared cores, every microsecond of CPU saved here is left to PostgreSQL. Only for SQL texts
+ * connection rather than on every request, and TypeORM's per-query QueryRunner is skipped: the API
+ * and PostgreSQL usually share the same CPUs, so CPU saved here is left to the database. Only for SQL texts
  * from a small set built in the code, values always as parameters: each distinct text gets its
  * own statement name, prepared on every connection that runs it.
  */

@@ -4,13 +4,13 @@
  * *.test.ts, so it runs only when named explicitly.
  *
  * Starts the real server (`bun src/index.ts`, as the Dockerfile does) on a free port against the
- * test database of test/setup.ts, and lets any request that leaves that origin fail, as it would
+ * test database of test/support/setup.ts, and lets any request that leaves that origin fail, as it would
  * on a machine with no internet.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { resetDatabase, type TestUser } from '../helpers'
+import { resetDatabase, type TestUser } from '../support/helpers'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 // Without the background-networking flags Chromium keeps trying Google's hosts on a closed network.
@@ -64,7 +64,7 @@ beforeAll(async () => {
   admin = users.admin
   const port = await freePort()
   origin = `http://127.0.0.1:${port}`
-  // process.env already holds the test database and settings from test/setup.ts.
+  // process.env already holds the test database and settings from test/support/setup.ts.
   server = Bun.spawn([process.execPath, 'src/index.ts'], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },

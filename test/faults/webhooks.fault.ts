@@ -4,7 +4,7 @@
  * while events are queued, and two API processes sharing the queue under an order storm.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { Receiver } from '../webhook-receiver'
+import { Receiver } from '../support/webhook-receiver'
 import { ApiProcess, FaultDatabase, seedCustomers, seedProduct, send, waitFor, type Customer } from './harness'
 
 const ADMIN = `Basic ${btoa('admin:fault-admin-password')}`

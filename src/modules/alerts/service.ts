@@ -1,15 +1,9 @@
 import { dataSource } from '../../db/data-source'
 import type { Page } from '../../http/validation'
+import type { z } from 'zod'
+import type { alertSchema } from './schemas'
 
-export interface PublicAlert {
-  id: number
-  product_id: number
-  product_name: string
-  stock: number
-  threshold: number
-  order_id: number | null
-  created_at: string
-}
+export type PublicAlert = z.output<typeof alertSchema>
 
 type AlertRow = Omit<PublicAlert, 'created_at'> & { created_at: Date }
 

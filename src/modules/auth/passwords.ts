@@ -9,8 +9,8 @@ const options = {
 
 /**
  * At most PASSWORD_HASH_CONCURRENCY argon2 computations at once, the rest queue in order. Each one
- * holds PASSWORD_MEMORY_KIB (19 MiB) while it runs, so without a bound 64 concurrent logins would
- * take over a gigabyte; with it, memory stays flat and the CPU (2 cores here) is no less busy.
+ * holds PASSWORD_MEMORY_KIB while it runs, so without a bound memory grows with the number of
+ * concurrent logins; with one about the number of cores, memory stays flat and the CPU is no less busy.
  */
 let running = 0
 const queue: Array<() => void> = []

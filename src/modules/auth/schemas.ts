@@ -1,17 +1,18 @@
 import { z } from 'zod'
 import { fieldMessages } from '../../http/validation'
+import { PASSWORD_LENGTH, USERNAME_LENGTH } from '../users/username'
 
 export const loginBody = z
   .object({
     username: z
       .string({ error: fieldMessages('Username') })
       .min(1, { error: fieldMessages('Username') })
-      .max(50, { error: fieldMessages('Username') })
+      .max(USERNAME_LENGTH.max, { error: fieldMessages('Username') })
       .meta({ description: 'Case-insensitive.', example: 'alice' }),
     password: z
       .string({ error: fieldMessages('Password') })
       .min(1, { error: fieldMessages('Password') })
-      .max(128, { error: fieldMessages('Password') })
+      .max(PASSWORD_LENGTH.max, { error: fieldMessages('Password') })
       .meta({ description: 'The account password.', example: 'correct-horse-battery' }),
   })
   .meta({ description: 'Optional when the request carries Basic credentials.', example: { username: 'alice', password: 'correct-horse-battery' } })

@@ -1,6 +1,6 @@
 import { config } from '../../config'
 import { unauthorized } from '../../http/errors'
-import { PASSWORD_MAX_LENGTH, USERNAME_PATTERN } from '../users/schemas'
+import { isPossibleUsername, PASSWORD_LENGTH } from '../users/username'
 import type { Role } from '../users/user.entity'
 import { findAuthUserById, findAuthUserByName, type AuthUser } from '../users/service'
 import { decodeBasic } from './credentials'
@@ -57,7 +57,7 @@ async function verifyAndRemember(key: string, username: string, password: string
   // Credentials no account can have are refused before the lookup and the throttle: a Basic
   // username is otherwise unbounded (throttle memory) and may hold U+0000, which PostgreSQL
   // cannot even receive. Only public format rules are revealed by answering sooner.
-  if (!USERNAME_PATTERN.test(username) || password.length > PASSWORD_MAX_LENGTH) throw invalidCredentials()
+  if (!isPossibleUsername(username) || password.length > PASSWORD_LENGTH.max) throw invalidCredentials()
   loginThrottle.assertAllowed(username)
   const user = await findAuthUserByName(username)
   if (!(await verifyPassword(password, user?.passwordHash)) || !user) {

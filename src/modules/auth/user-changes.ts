@@ -21,13 +21,13 @@ const emit = (userId: number | undefined) => subscribers.forEach((callback) => c
 
 /**
  * Announces a change to a user inside the transaction that makes it: PostgreSQL delivers the
- * notification on commit, to every process (workers, replicas) that listens. The local process
- * forgets at once too, so its very next request already sees the change.
+ * notification on commit, to every process (workers, replicas) that listens.
  */
 export async function announceUserChange(manager: EntityManager, userId: number) {
   await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, String(userId)])
 }
 
+/** Forgets a changed user in this process at once, so its very next request already sees the change. */
 export const forgetLocally = (userId: number) => emit(userId)
 
 /**

@@ -1,21 +1,12 @@
 import { dataSource } from '../../db/data-source'
 import { onUniqueViolation } from '../../db/errors'
+import type { z } from 'zod'
 import { conflict, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Category } from './category.entity'
+import type { categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
 
-export interface PublicCategory {
-  id: number
-  name: string
-  description: string | null
-  created_at: string
-  updated_at: string
-}
-
-export interface CategoryChanges {
-  name?: string
-  description?: string | null
-}
+export type PublicCategory = z.output<typeof categorySchema>
 
 const categories = () => dataSource.getRepository(Category)
 
@@ -30,7 +21,7 @@ const toPublicCategory = (category: Category): PublicCategory => ({
 /** A clash on the case-insensitive name index is the spec's 409. */
 const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
-export async function createCategory(input: { name: string; description: string | null }): Promise<PublicCategory> {
+export async function createCategory(input: z.output<typeof createCategoryBody>): Promise<PublicCategory> {
   const category = await uniqueName(() => categories().save(categories().create(input)))
   return toPublicCategory(category)
 }
@@ -46,7 +37,7 @@ export async function getCategory(id: number): Promise<PublicCategory> {
   return toPublicCategory(category)
 }
 
-export async function updateCategory(id: number, changes: CategoryChanges): Promise<PublicCategory> {
+export async function updateCategory(id: number, changes: z.output<typeof updateCategoryBody>): Promise<PublicCategory> {
   return dataSource.transaction(async (manager) => {
     // Locked so that a concurrent delete cannot make save() re-insert the row.
     const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })

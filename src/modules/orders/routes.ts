@@ -14,7 +14,8 @@ import {
   orderSchema,
   updateStatusBody,
 } from './schemas'
-import { getOrder, listOrders, placeOrder, updateOrderStatus, type PublicOrder } from './service'
+import { getOrder, listOrders, placeOrder, updateOrderStatus } from './service'
+import type { PublicOrder } from './sql'
 
 export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .use(authPlugin)

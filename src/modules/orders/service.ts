@@ -1,4 +1,5 @@
 import type { EntityManager, FindOptionsWhere } from 'typeorm'
+import type { z } from 'zod'
 import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
 import type { Principal } from '../auth/service'
@@ -7,31 +8,11 @@ import type { Page } from '../../http/validation'
 import { explainRefusedChange, logLowStock } from '../products/stock'
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
 import { Order, type OrderStatus } from './order.entity'
-import { PLACE_ORDER, RETURNING_ORDER } from './sql'
+import type { createOrderBody } from './schemas'
+import { PLACE_ORDER, RETURNING_ORDER, toPublicOrder, type OrderFields, type PublicOrder } from './sql'
 
-export interface PublicOrder {
-  id: number
-  product_id: number
-  user_id: number | null
-  quantity: number
-  status: OrderStatus
-  created_at: string
-  updated_at: string
-}
-
-type OrderFields = Pick<Order, 'id' | 'productId' | 'userId' | 'quantity' | 'status' | 'createdAt' | 'updatedAt'>
 
 const orders = () => dataSource.getRepository(Order)
-
-const toPublicOrder = (order: OrderFields): PublicOrder => ({
-  id: order.id,
-  product_id: order.productId,
-  user_id: order.userId,
-  quantity: order.quantity,
-  status: order.status,
-  created_at: order.createdAt.toISOString(),
-  updated_at: order.updatedAt.toISOString(),
-})
 
 /** Customers see only their own orders; managers and admins see all. */
 const visibleTo = (user: Principal): FindOptionsWhere<Order> => (user.role === 'customer' ? { userId: user.id } : {})
@@ -72,7 +53,7 @@ export interface OrderOutcome extends StoredResponse {
  */
 export async function placeOrder(
   userId: number,
-  request: { product_id: number; quantity: number },
+  request: z.output<typeof createOrderBody>,
   idempotencyKey?: string,
 ): Promise<OrderOutcome> {
   const placement = [request.product_id, request.quantity, userId]

@@ -3,7 +3,26 @@
  * products module's import-free sql.ts) so that the benchmark's R ceiling (bench/servers/) runs
  * exactly the SQL the endpoint runs.
  */
+import type { z } from 'zod'
 import { crossesLowStock } from '../products/sql'
+import type { Order } from './order.entity'
+import type { orderSchema } from './schemas'
+
+export type PublicOrder = z.output<typeof orderSchema>
+
+/** An order row as the hand-written statements return it (RETURNING_ORDER) and TypeORM loads it. */
+export type OrderFields = Pick<Order, 'id' | 'productId' | 'userId' | 'quantity' | 'status' | 'createdAt' | 'updatedAt'>
+
+export const toPublicOrder = (order: OrderFields): PublicOrder => ({
+  id: order.id,
+  product_id: order.productId,
+  user_id: order.userId,
+  quantity: order.quantity,
+  status: order.status,
+  created_at: order.createdAt.toISOString(),
+  updated_at: order.updatedAt.toISOString(),
+})
+
 
 /** Hand-written statements return the entity's field names, so one mapping serves both paths. */
 export const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,

@@ -1,78 +1,22 @@
 import { IsNull, type EntityManager, type QueryDeepPartialEntity } from 'typeorm'
+import type { z } from 'zod'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
 import { invalidInput, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Product } from './product.entity'
-import { GET_PRODUCT, listProductsQuery, productConditions, type ProductFilters } from './sql'
+import type { createProductBody, stockMovementSchema, updateProductBody } from './schemas'
+import { GET_PRODUCT, listProductsQuery, productConditions, toPublicProduct, type ProductFilters, type ProductRow, type PublicProduct } from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
-import { StockMovement, type MovementReason } from './stock-movement.entity'
+import { StockMovement } from './stock-movement.entity'
 
-export interface PublicProduct {
-  id: number
-  name: string
-  description: string | null
-  price: number
-  stock: number
-  low_stock_threshold: number
-  categories: Array<{ id: number; name: string }>
-  created_at: string
-  updated_at: string
-}
-
-export interface PublicStockMovement {
-  id: number
-  product_id: number
-  delta: number
-  stock_after: number
-  reason: MovementReason
-  user_id: number | null
-  order_id: number | null
-  created_at: string
-}
-
+export type PublicStockMovement = z.output<typeof stockMovementSchema>
 /** The writable fields; `stock_quantity` is the input alias of `stock`. */
-export interface ProductChanges {
-  name?: string
-  description?: string | null
-  price?: number
-  stock?: number
-  stock_quantity?: number
-  low_stock_threshold?: number
-  category_ids?: number[]
-}
-
-export type NewProduct = ProductChanges & { name: string; price: number }
-
-
-interface ProductRow {
-  id: number
-  name: string
-  description: string | null
-  price: string
-  stock_quantity: number
-  low_stock_threshold: number
-  categories: Array<{ id: number; name: string }>
-  created_at: Date
-  updated_at: Date
-}
+export type ProductChanges = z.output<typeof updateProductBody>
+export type NewProduct = z.output<typeof createProductBody>
 
 type Queryable = Pick<EntityManager, 'query'>
-
-const toPublicProduct = (row: ProductRow): PublicProduct => ({
-  id: row.id,
-  name: row.name,
-  description: row.description,
-  // numeric arrives as its exact decimal text; Number() of it is the nearest double, which
-  // JSON prints back as the same text.
-  price: Number(row.price),
-  stock: row.stock_quantity,
-  low_stock_threshold: row.low_stock_threshold,
-  categories: row.categories,
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-})
 
 async function findProduct(db: Queryable, id: number): Promise<PublicProduct> {
   const [row]: ProductRow[] = await db.query(GET_PRODUCT, [id])

@@ -4,19 +4,38 @@
  * imports, so that the benchmark's R ceiling (bench/servers/) and the plan tests run exactly the
  * SQL the endpoints run.
  */
-import type { ProductSort } from './schemas'
+import type { z } from 'zod'
+import type { productListQuery, productSchema, ProductSort } from './schemas'
 
-export interface ProductFilters {
-  q?: string
-  category_id?: number
-  min_price?: string
-  max_price?: string
-  in_stock?: boolean
-  low_stock?: boolean
-  sort?: ProductSort
-  limit: number
-  offset: number
+export type ProductFilters = z.output<typeof productListQuery>
+export type PublicProduct = z.output<typeof productSchema>
+
+/** A row of GET_PRODUCT or listProductsQuery(), as the driver hands it over. */
+export interface ProductRow {
+  id: number
+  name: string
+  description: string | null
+  price: string
+  stock_quantity: number
+  low_stock_threshold: number
+  categories: Array<{ id: number; name: string }>
+  created_at: Date
+  updated_at: Date
 }
+
+export const toPublicProduct = (row: ProductRow): PublicProduct => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  // numeric arrives as its exact decimal text; Number() of it is the nearest double, which
+  // JSON prints back as the same text.
+  price: Number(row.price),
+  stock: row.stock_quantity,
+  low_stock_threshold: row.low_stock_threshold,
+  categories: row.categories,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+})
 
 const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
 const CATEGORIES_OF_P = `COALESCE((

@@ -4,17 +4,16 @@ import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../
 import { conflict, forbidden, invalidInput, notFound } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import { createUserBody, updateUserBody, userListQuery, userPage, userParams, userSchema } from './schemas'
-import { createUser, deleteUser, getUser, listUsers, updateUser } from './service'
+import { deleteUser, getUser, listUsers, registerUser, updateUser } from './service'
 
 export const userRoutes = new Elysia({ prefix: '/users', tags: ['Users'] })
   .use(authPlugin)
   .post(
     '',
     async ({ body, user, set }) => {
-      // Anyone may register a customer; only an admin may create managers and admins.
-      if (body.role !== 'customer' && user?.role !== 'admin') throw forbidden()
+      const created = await registerUser(user, body)
       set.status = 201
-      return createUser(body)
+      return created
     },
     {
       optionalAuth: true,
@@ -44,11 +43,7 @@ export const userRoutes = new Elysia({ prefix: '/users', tags: ['Users'] })
   })
   .get(
     '/:id',
-    ({ params, user }) => {
-      // Another user's account reads as absent: its existence is not revealed.
-      if (user.role !== 'admin' && user.id !== params.id) throw notFound('User', params.id)
-      return getUser(params.id)
-    },
+    ({ params, user }) => getUser(user, params.id),
     {
       auth: true,
       params: userParams,

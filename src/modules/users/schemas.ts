@@ -1,22 +1,20 @@
 import { z } from 'zod'
 import { fieldMessages, pagination, pageSchema, pathId, text } from '../../http/validation'
 import { ROLES } from './user.entity'
+import { PASSWORD_LENGTH, USERNAME_CHARACTERS, USERNAME_LENGTH } from './username'
 
 const roleError = fieldMessages('Role')
 
-/** What every stored username matches (the schema below, and ADMIN_USERNAME in config). */
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,50}$/
-export const PASSWORD_MAX_LENGTH = 128
 
 export const createUserBody = z.object({
-  username: text('Username', 3, 50)
-    .regex(/^[A-Za-z0-9_.-]+$/, { error: 'Username may contain only letters, digits, "_", "." and "-".' })
+  username: text('Username', USERNAME_LENGTH.min, USERNAME_LENGTH.max)
+    .regex(USERNAME_CHARACTERS, { error: 'Username may contain only letters, digits, "_", "." and "-".' })
     .meta({ description: 'Unique, case-insensitive; 3–50 letters, digits, `_`, `.`, `-`.', example: 'alice' }),
   // Not trimmed: spaces are legitimate password characters.
   password: z
     .string({ error: fieldMessages('Password') })
-    .min(8, { error: fieldMessages('Password') })
-    .max(PASSWORD_MAX_LENGTH, { error: fieldMessages('Password') })
+    .min(PASSWORD_LENGTH.min, { error: fieldMessages('Password') })
+    .max(PASSWORD_LENGTH.max, { error: fieldMessages('Password') })
     .meta({ description: '8–128 characters.', example: 'correct-horse-battery' }),
   role: z.enum(ROLES, { error: roleError }).default('customer').meta({
     description: '`customer` for anyone; `manager` and `admin` only when an admin creates the user.',

@@ -1,18 +1,15 @@
 import type { EntityManager } from 'typeorm'
+import type { z } from 'zod'
 import { dataSource } from '../../db/data-source'
 import { onUniqueViolation } from '../../db/errors'
 import { conflict, forbidden, HttpError, notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { hashPassword } from '../auth/passwords'
 import { announceUserChange, forgetLocally } from '../auth/user-changes'
+import type { createUserBody, updateUserBody, userSchema } from './schemas'
 import { User, type Role } from './user.entity'
 
-export interface PublicUser {
-  id: number
-  username: string
-  role: Role
-  created_at: string
-}
+export type PublicUser = z.output<typeof userSchema>
 
 /** What authentication needs to know about a user; never serialised. */
 export interface AuthUser {
@@ -32,7 +29,7 @@ export const toPublicUser = (user: User): PublicUser => ({
   created_at: user.createdAt.toISOString(),
 })
 
-export async function createUser(input: { username: string; password: string; role: Role }): Promise<PublicUser> {
+async function createUser(input: z.output<typeof createUserBody>): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password)
   const user = await onUniqueViolation(
     () => users().save(users().create({ username: input.username, passwordHash, role: input.role })),
@@ -41,7 +38,20 @@ export async function createUser(input: { username: string; password: string; ro
   return toPublicUser(user)
 }
 
-export async function getUser(id: number): Promise<PublicUser> {
+export interface Actor {
+  id: number
+  role: Role
+}
+
+/** Anyone may register a customer; only an admin may create managers and admins. */
+export async function registerUser(actor: Actor | null, input: z.output<typeof createUserBody>): Promise<PublicUser> {
+  if (input.role !== 'customer' && actor?.role !== 'admin') throw forbidden()
+  return createUser(input)
+}
+
+/** Admins read anyone; everyone else only themselves: another account reads as absent. */
+export async function getUser(actor: Actor, id: number): Promise<PublicUser> {
+  if (actor.role !== 'admin' && actor.id !== id) throw notFound('User', id)
   const user = await users().findOneBy({ id })
   if (!user) throw notFound('User', id)
   return toPublicUser(user)
@@ -52,11 +62,6 @@ export async function listUsers(limit: number, offset: number): Promise<Page<Pub
   return { items: rows.map(toPublicUser), total, limit, offset }
 }
 
-export interface Actor {
-  id: number
-  role: Role
-}
-
 /**
  * A user changes their own password; an admin changes anyone's password or role. Another user's
  * account reads as absent to non-admins. A password change ends every token issued before it; a
@@ -65,7 +70,7 @@ export interface Actor {
 export async function updateUser(
   actor: Actor,
   id: number,
-  changes: { password?: string; role?: Role },
+  changes: z.output<typeof updateUserBody>,
 ): Promise<PublicUser> {
   if (changes.role !== undefined && actor.role !== 'admin') throw forbidden()
   if (actor.role !== 'admin' && actor.id !== id) throw notFound('User', id)

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, spyOn, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { dataSource } from '../src/db/data-source'
-import { call, resetDatabase, type Seeded } from './helpers'
+import { createApp } from '../../src/app'
+import { dataSource } from '../../src/db/data-source'
+import { call, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
@@ -142,7 +142,7 @@ describe('health', () => {
 
 describe('request log', () => {
   test('one structured JSON line per request with id, method, path, status, duration and user', async () => {
-    const { log } = await import('../src/http/logger')
+    const { log } = await import('../../src/http/logger')
     const info = spyOn(log, 'info')
     try {
       await call('GET', `/users/${users.customer.id}?secret=1`, { as: users.customer, headers: { 'x-request-id': 'log-line-test' } })

@@ -9,11 +9,11 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { configSchema } from '../src/config'
-import { insertProduct } from './fixtures'
-import { app, call, insertCategory, query, resetDatabase, type Seeded } from './helpers'
+import { configSchema } from '../../src/config'
+import { insertProduct } from '../support/fixtures'
+import { app, call, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
 
-const root = join(import.meta.dir, '..')
+const root = join(import.meta.dir, '../..')
 const LIMIT = 1024 * 1024
 
 let users: Seeded

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, type Seeded } from './helpers'
+import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
+import type { OpenApiDocument } from '../support/body'
 
 let users: Seeded
 beforeEach(async () => {
@@ -23,7 +24,7 @@ describe('POST /categories', () => {
     const response = await call('POST', '/categories', { as: users.admin, body: { name: '  Garden  ', id: 99, created_at: '2000-01-01T00:00:00Z' } })
     expect(response.status).toBe(201)
     expect(response.body).toEqual({ id: 1, name: 'Garden', description: null, created_at: isoDate, updated_at: isoDate })
-    expect(new Date(response.body.created_at).getFullYear()).toBeGreaterThan(2000)
+    expect(new Date(response.body.created_at!).getFullYear()).toBeGreaterThan(2000)
     expect(await categoryRows()).toEqual([{ id: 1, name: 'Garden', description: null }])
   })
 
@@ -99,7 +100,7 @@ describe('GET /categories', () => {
     })
     const first = await call('GET', '/categories', { as: users.customer })
     expect(first.body).toMatchObject({ total: 3, limit: 20, offset: 0 })
-    expect(first.body.items.map((item: { id: number }) => item.id)).toEqual([a, b, c])
+    expect(first.body.items!.map((item) => item.id)).toEqual([a, b, c])
   })
 
   test('an offset past the end gives an empty page with the real total', async () => {
@@ -168,7 +169,7 @@ describe('PUT /categories/{id}', () => {
     const response = await call('PUT', `/categories/${id}`, { as: users.manager, body: { description: null } })
     expect(response.status).toBe(200)
     expect(response.body).toEqual({ id, name: 'Tools', description: null, created_at: isoDate, updated_at: isoDate })
-    expect(Date.parse(response.body.updated_at)).toBeGreaterThan(Date.parse(response.body.created_at))
+    expect(Date.parse(response.body.updated_at!)).toBeGreaterThan(Date.parse(response.body.created_at!))
     expect(await categoryRows()).toEqual([{ id, name: 'Tools', description: null }])
   })
 
@@ -255,7 +256,7 @@ describe('DELETE /categories/{id}', () => {
 
 describe('OpenAPI document', () => {
   test('every category route has its tag, summary, description and parameters', async () => {
-    const { paths } = (await call('GET', '/swagger/json')).body
+    const { paths } = (await call<OpenApiDocument>('GET', '/swagger/json')).body
     for (const [path, method] of [
       ['/categories', 'post'],
       ['/categories', 'get'],

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { insertProduct } from './fixtures'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { insertProduct } from '../support/fixtures'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
@@ -65,7 +65,7 @@ describe('GET /alerts', () => {
     ) // 14, back above
     await order(productId, 5) // 14 → 9
     const response = await call('GET', '/alerts', { as: users.admin })
-    expect(response.body.items.map((alert: { stock: number }) => alert.stock)).toEqual([9, 9])
+    expect(response.body.items!.map((alert) => alert.stock)).toEqual([9, 9])
   })
 
   test('alerts of a deleted product are kept, with its name', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, expect, spyOn, test } from 'bun:test'
-import { config } from '../src/config'
-import { verifyPassword } from '../src/modules/auth/passwords'
+import { config } from '../../src/config'
+import { verifyPassword } from '../../src/modules/auth/passwords'
 
 let verify: ReturnType<typeof spyOn> | undefined
 afterEach(() => verify?.mockRestore())

@@ -3,7 +3,7 @@
  * fully described, and the authentication it documents checked by calling every operation.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { app, call, resetDatabase, type Seeded } from './helpers'
+import { app, call, resetDatabase, type Seeded } from '../support/helpers'
 
 interface Schema {
   type?: string | string[]

@@ -8,14 +8,14 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../src/modules/auth/throttle'
-import { swaggerAssetNames } from '../src/http/swagger-ui'
-import type { Role } from '../src/modules/users/user.entity'
-import { checkProperty, snapshot } from './fuzz-support'
-import { insertProduct } from './fixtures'
-import { app, assertNoSecrets, call, insertCategory, query, resetDatabase, tokenFor, type Seeded } from './helpers'
+import { loginThrottle } from '../../src/modules/auth/throttle'
+import { swaggerAssetNames } from '../../src/http/swagger-ui'
+import type { Role } from '../../src/modules/users/user.entity'
+import { checkProperty, snapshot } from './support'
+import { insertProduct } from '../support/fixtures'
+import { app, assertNoSecrets, call, insertCategory, query, resetDatabase, tokenFor, type Seeded } from '../support/helpers'
 
-const FILE = 'test/fuzz.test.ts'
+const FILE = 'test/fuzz/endpoints.test.ts'
 
 /** Every generated hostile string carries it: finding it in a response means the input was echoed. */
 const CANARY = 'Zq7Cnry'

@@ -3,7 +3,7 @@
  * embedded PostgreSQL (or uses TEST_DATABASE_URL) and applies the migrations to it.
  */
 import { afterAll } from 'bun:test'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded'
 
 Object.assign(process.env, {
   NODE_ENV: 'test',
@@ -40,8 +40,8 @@ if (process.env.TEST_DATABASE_URL) {
   process.env.DATABASE_URL = embedded.url
 }
 
-const { dataSource } = await import('../src/db/data-source')
-const { migrateDatabase } = await import('../src/db/database')
+const { dataSource } = await import('../../src/db/data-source')
+const { migrateDatabase } = await import('../../src/db/database')
 await dataSource.initialize()
 await migrateDatabase()
 

@@ -5,9 +5,9 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { configSchema } from '../src/config'
+import { configSchema } from '../../src/config'
 
-const root = join(import.meta.dir, '..')
+const root = join(import.meta.dir, '../..')
 const read = (path: string) => Bun.file(join(root, path)).text()
 const packageJson = await Bun.file(join(root, 'package.json')).json()
 const scripts: Record<string, string> = packageJson.scripts

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { dataSource } from '../src/db/data-source'
-import { insertProduct, stockOf } from './fixtures'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { dataSource } from '../../src/db/data-source'
+import { insertProduct, stockOf } from '../support/fixtures'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 let productId: number

@@ -1,12 +1,12 @@
 /**
- * Fixed examples of what the fuzzers (fuzz.test.ts, fuzz-model.test.ts) found, kept as plain
+ * Fixed examples of what the fuzzers (endpoints.test.ts, model.test.ts) found, kept as plain
  * tests so that the fixes stay in place whatever seed a later run draws.
  */
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { dataSource } from '../src/db/data-source'
-import { insertProduct } from './fixtures'
-import { call, query, resetDatabase, type Seeded } from './helpers'
+import { createApp } from '../../src/app'
+import { dataSource } from '../../src/db/data-source'
+import { insertProduct } from '../support/fixtures'
+import { call, query, resetDatabase, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { dirname, join } from 'node:path'
-import { swaggerAssetNames } from '../src/http/swagger-ui'
-import { app, call } from './helpers'
+import { swaggerAssetNames } from '../../src/http/swagger-ui'
+import { app, call } from '../support/helpers'
+import type { OpenApiDocument } from '../support/body'
 
 const distDir = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 
@@ -85,25 +86,25 @@ describe('Swagger UI page', () => {
     expect(settings).toMatchObject({ url: '/swagger/json', dom_id: '#swagger-ui', persistAuthorization: true, validatorUrl: null })
     // Requests without credentials: a 401's Basic challenge must not open the browser's own login dialog.
     expect(html).toContain("requestInterceptor: (request) => Object.assign(request, { credentials: 'omit' })")
-    const document = await call('GET', settings.url)
+    const document = await call<OpenApiDocument>('GET', settings.url)
     expect(document.status).toBe(200)
     expect(document.body.openapi).toMatch(/^3\./)
   })
 
   test('"Try it out" goes to the origin that served the page: the document names no other server', async () => {
-    const { body } = await call('GET', '/swagger/json')
+    const { body } = await call<OpenApiDocument>('GET', '/swagger/json')
     for (const server of body.servers ?? []) expect(server.url).toStartWith('/')
   })
 
   test('protected operations carry the basic and bearer requirements, so "Authorize" applies to them', async () => {
-    const { body } = await call('GET', '/swagger/json')
+    const { body } = await call<OpenApiDocument>('GET', '/swagger/json')
     expect(Object.keys(body.components.securitySchemes).sort()).toEqual(['basic', 'bearer'])
     expect(body.paths['/users'].get.security).toEqual([{ basic: [] }, { bearer: [] }])
     expect(body.paths['/health'].get.security).toBeUndefined()
   })
 
   test('the page and its assets stay out of the document', async () => {
-    const { body } = await call('GET', '/swagger/json')
+    const { body } = await call<OpenApiDocument>('GET', '/swagger/json')
     expect(Object.keys(body.paths).filter((path) => path.startsWith('/swagger'))).toEqual([])
   })
 })

@@ -4,8 +4,8 @@
  * one alert per crossing, truthful "Insufficient stock" numbers).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { insertProduct, stockOf } from './fixtures'
-import { app, call, query, resetDatabase, tokenFor } from './helpers'
+import { insertProduct, stockOf } from '../support/fixtures'
+import { app, call, query, resetDatabase, tokenFor } from '../support/helpers'
 
 const CUSTOMERS = 8
 const INSUFFICIENT = /^There are only (\d+) units of (.+) in stock, but you requested (\d+)\.$/
@@ -43,7 +43,7 @@ beforeEach(async () => {
     clients.push(
       i % 2 === 0
         ? `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`
-        : `Bearer ${await tokenFor({ ...user, id: created.body.id, role: 'customer' })}`,
+        : `Bearer ${await tokenFor({ ...user, id: created.body.id!, role: 'customer' })}`,
     )
   }
   maxInFlight = 0

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app'
+import { createApp } from '../../src/app'
 
 const preflight = (app: ReturnType<typeof createApp>, origin: string) =>
   app.handle(

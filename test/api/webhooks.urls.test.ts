@@ -3,9 +3,9 @@
  * registration (checked here on a real production server process) and before every attempt.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { HTTPS_REQUIRED, PRIVATE_ADDRESS, refusalOf } from '../src/modules/webhooks/url-safety'
-import { ApiProcess } from './faults/harness'
-import { resetDatabase } from './helpers'
+import { HTTPS_REQUIRED, PRIVATE_ADDRESS, refusalOf } from '../../src/modules/webhooks/url-safety'
+import { ApiProcess } from '../faults/harness'
+import { resetDatabase } from '../support/helpers'
 
 let production: ApiProcess
 let allowing: ApiProcess

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, tokenFor, type Seeded } from './helpers'
+import { call, FORBIDDEN_BODY, insertCategory, query, resetDatabase, tokenFor, type Seeded, type TestResponse } from '../support/helpers'
+import type { OpenApiDocument } from '../support/body'
 
 let users: Seeded
 beforeEach(async () => {
@@ -92,7 +93,7 @@ describe('POST /products', () => {
     const response = await call('POST', '/products', { as: users.manager, body: { name: 'Saw', price: 5, stock_quantity: 7 } })
     expect(response.status).toBe(201)
     expect(response.body.stock).toBe(7)
-    expect(await stockAndLedger(response.body.id)).toEqual({ stock: 7, ledger: 7 })
+    expect(await stockAndLedger(response.body.id!)).toEqual({ stock: 7, ledger: 7 })
   })
 
   test('when both stock and stock_quantity are sent, stock wins', async () => {
@@ -109,7 +110,7 @@ describe('POST /products', () => {
     expect(response.status).toBe(201)
     expect(response.body.id).toBe(1)
     expect(await query('SELECT deleted_at FROM products')).toEqual([{ deleted_at: null }])
-    expect(new Date(response.body.created_at).getFullYear()).toBeGreaterThan(2000)
+    expect(new Date(response.body.created_at!).getFullYear()).toBeGreaterThan(2000)
   })
 
   test.each(roles(401, 403, 201, 201))('as %s → %d', async (who, status) => {
@@ -289,7 +290,7 @@ describe('PUT /products/{id}', () => {
       created_at: before.created_at.toISOString(),
       updated_at: isoDate,
     })
-    expect(Date.parse(response.body.updated_at) - Date.parse(response.body.created_at)).toBeGreaterThan(3_600_000)
+    expect(Date.parse(response.body.updated_at!) - Date.parse(response.body.created_at!)).toBeGreaterThan(3_600_000)
     expect(await query('SELECT name, description, price::text, stock_quantity, low_stock_threshold FROM products')).toEqual([
       { name: 'Drill', description: null, price: '0.20', stock_quantity: 3, low_stock_threshold: 2 },
     ])
@@ -480,7 +481,7 @@ describe('DELETE /products/{id}', () => {
 })
 
 describe('GET /products', () => {
-  const ids = (response: { body: { items: Array<{ id: number }> } }) => response.body.items.map((item) => item.id)
+  const ids = (response: TestResponse) => response.body.items!.map((item) => item.id)
   const list = (qs: string) => call('GET', `/products${qs}`, { as: users.customer })
 
   test.each(roles(401, 200, 200, 200))('as %s → %d', async (who, status) => {
@@ -558,7 +559,7 @@ describe('GET /products', () => {
     await createProduct({ name: 'Loose' })
     expect(ids(await list(`?category_id=${tools}`))).toEqual([drill.id, both.id])
     expect(ids(await list(`?category_id=${garden}`))).toEqual([rake.id, both.id])
-    expect((await list(`?category_id=${garden}`)).body.items[1].categories).toEqual([
+    expect((await list(`?category_id=${garden}`)).body.items![1]!.categories).toEqual([
       { id: tools, name: 'Tools' },
       { id: garden, name: 'Garden' },
     ])
@@ -642,7 +643,7 @@ describe('GET /products/{id}/stock-movements', () => {
     await createProduct({ name: 'Other', stock: 9 })
     await call('PUT', `/products/${product.id}`, { as: users.admin, body: { stock: 8 } })
     await call('PUT', `/products/${product.id}`, { as: users.manager, body: { stock: 1 } })
-    const movement = (id: number, delta: number, stock_after: number, reason: string, user_id: number) => ({
+    const movement = (id: number, delta: number, stock_after: number, reason: 'initial' | 'adjustment' | 'order', user_id: number) => ({
       id,
       product_id: product.id,
       delta,
@@ -679,7 +680,7 @@ describe('GET /products/{id}/stock-movements', () => {
 
 describe('OpenAPI document', () => {
   test('every product route has its tag, summary, description, parameters and success schema', async () => {
-    const { paths } = (await call('GET', '/swagger/json')).body
+    const { paths } = (await call<OpenApiDocument>('GET', '/swagger/json')).body
     const routes = [
       ['/products', 'post', '201'],
       ['/products', 'get', '200'],

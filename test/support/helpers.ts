@@ -1,8 +1,9 @@
-import { createApp } from '../src/app'
-import { dataSource } from '../src/db/data-source'
-import { clearAuthCaches } from '../src/modules/auth/service'
-import { hashPassword } from '../src/modules/auth/passwords'
-import type { Role } from '../src/modules/users/user.entity'
+import { createApp } from '../../src/app'
+import { dataSource } from '../../src/db/data-source'
+import { clearAuthCaches } from '../../src/modules/auth/service'
+import { hashPassword } from '../../src/modules/auth/passwords'
+import type { Role } from '../../src/modules/users/user.entity'
+import type { ApiBody } from './body'
 
 export const app = createApp()
 
@@ -15,7 +16,7 @@ export interface TestUser {
 
 export type Credentials = TestUser | { token: string } | { header: string }
 
-export interface TestResponse<T = any> {
+export interface TestResponse<T = ApiBody> {
   status: number
   body: T
   headers: Headers
@@ -30,7 +31,7 @@ const authorization = (as: Credentials) =>
       : `Basic ${Buffer.from(`${as.username}:${as.password}`).toString('base64')}`
 
 /** Sends a request through app.handle(), as a client would over HTTP. */
-export async function call<T = any>(
+export async function call<T = ApiBody>(
   method: string,
   path: string,
   options: { as?: Credentials; body?: unknown; headers?: Record<string, string> } = {},
@@ -91,7 +92,7 @@ export async function resetDatabase(): Promise<Seeded> {
 export async function tokenFor(user: TestUser): Promise<string> {
   const response = await call('POST', '/login', { as: user })
   if (response.status !== 200) throw new Error(`login failed: ${response.text}`)
-  return response.body.access_token
+  return response.body.access_token!
 }
 
 export const query = <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => dataSource.query(sql, params)

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { SignJWT } from 'jose'
-import { call, resetDatabase, tokenFor, type Seeded } from './helpers'
+import { call, resetDatabase, tokenFor, type Seeded } from '../support/helpers'
 
 let users: Seeded
 beforeEach(async () => {
@@ -22,7 +22,7 @@ describe('POST /login', () => {
     const response = await call('POST', '/login', { as: users.customer })
     expect(response.status).toBe(200)
     expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 })
-    const [header, payload] = response.body.access_token.split('.').slice(0, 2).map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+    const [header, payload] = response.body.access_token!.split('.').slice(0, 2).map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()))
     expect(header.alg).toBe('HS256')
     expect(payload).toMatchObject({ sub: String(users.customer.id), username: 'customer', role: 'customer', iss: 'inventory-api', aud: 'inventory-api' })
     expect(payload.exp - payload.iat).toBe(3600)

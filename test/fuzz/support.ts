@@ -3,7 +3,7 @@
  * any failure so that `FUZZ_SEED=<seed>` replays exactly the same cases.
  */
 import fc from 'fast-check'
-import { query } from './helpers'
+import { query } from '../support/helpers'
 
 export const FUZZ_SEED = process.env.FUZZ_SEED ? Number.parseInt(process.env.FUZZ_SEED, 10) : Math.floor(Math.random() * 2 ** 31)
 

@@ -4,9 +4,9 @@
  * statement the endpoint runs (products/sql.ts), on a few thousand products with fresh statistics.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { dataSource } from '../src/db/data-source'
-import { listProductsQuery, type ProductFilters } from '../src/modules/products/sql'
-import { resetDatabase } from './helpers'
+import { dataSource } from '../../src/db/data-source'
+import { listProductsQuery, type ProductFilters } from '../../src/modules/products/sql'
+import { resetDatabase } from '../support/helpers'
 
 interface PlanNode {
   'Node Type': string

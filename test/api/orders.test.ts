@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, mock, spyOn, test } from 'bun:test'
-import { log } from '../src/http/logger'
-import { insertProduct, stockOf } from './fixtures'
-import { call, query, resetDatabase, tokenFor, type Seeded } from './helpers'
+import { log } from '../../src/http/logger'
+import { insertProduct, stockOf } from '../support/fixtures'
+import { call, query, resetDatabase, tokenFor, type Seeded } from '../support/helpers'
+import type { ApiBody } from '../support/body'
 
 let users: Seeded
 beforeEach(async () => {
@@ -232,7 +233,7 @@ describe('GET /orders', () => {
     const placed = []
     for (let i = 0; i < 5; i++) placed.push(await placeOrder('customer', productId, 1))
     const response = await call('GET', '/orders?limit=2&offset=1', { as: users.admin })
-    expect(response.body).toEqual({ items: [placed[3], placed[2]], total: 5, limit: 2, offset: 1 })
+    expect(response.body).toEqual({ items: [placed[3]!, placed[2]!], total: 5, limit: 2, offset: 1 })
   })
 
   test('anonymous → 401', async () => {
@@ -305,7 +306,7 @@ describe('GET /orders/{id}', () => {
 
 describe('PUT /orders/{id}/status', () => {
   let productId: number
-  let order: { id: number; created_at: string; updated_at: string }
+  let order: ApiBody
   beforeEach(async () => {
     productId = await insertProduct({ stock: 50 })
     order = await placeOrder('customer', productId, 2)
@@ -350,7 +351,7 @@ describe('PUT /orders/{id}/status', () => {
       expect(response.status).toBe(403)
       expect(response.body).toEqual(FORBIDDEN)
     }
-    expect(await statusOf(order.id)).toBe('Pending')
+    expect(await statusOf(order.id!)).toBe('Pending')
   })
 
   test('anonymous → 401, even with an invalid status', async () => {
@@ -377,7 +378,7 @@ describe('PUT /orders/{id}/status', () => {
     const response = await call('PUT', `/orders/${order.id}/status`, { as: users.manager, body })
     expect(response.status).toBe(400)
     expect(response.body).toEqual(INVALID_STATUS)
-    expect(await statusOf(order.id)).toBe('Pending')
+    expect(await statusOf(order.id!)).toBe('Pending')
   })
 
   test('no body → 400 Invalid status; malformed JSON → 400 Invalid input', async () => {

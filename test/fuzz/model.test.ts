@@ -10,12 +10,12 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../src/modules/auth/throttle'
-import type { Role } from '../src/modules/users/user.entity'
-import { checkProperty, snapshot } from './fuzz-support'
-import { call, query, resetDatabase, type TestResponse } from './helpers'
+import { loginThrottle } from '../../src/modules/auth/throttle'
+import type { Role } from '../../src/modules/users/user.entity'
+import { checkProperty, snapshot } from './support'
+import { call, query, resetDatabase, type TestResponse } from '../support/helpers'
 
-const FILE = 'test/fuzz-model.test.ts'
+const FILE = 'test/fuzz/model.test.ts'
 
 // ---------------------------------------------------------------- operations (abstract, so they shrink well)
 
@@ -247,7 +247,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       if (model.users.some((user) => !user.deleted && user.username.toLowerCase() === username.toLowerCase())) {
         return { response, expected: { status: 409, body: conflict('The username is already taken.') } }
       }
-      if (response.status === 201) model.users.push({ id: response.body.id, username, password, role: op.role ?? 'customer', deleted: false, tokenValid: false })
+      if (response.status === 201) model.users.push({ id: response.body.id!, username, password, role: op.role ?? 'customer', deleted: false, tokenValid: false })
       return { response, expected: { status: 201, body: { id: expect.any(Number), username, role: op.role ?? 'customer', created_at: expect.any(String) } } }
     }
 
@@ -272,7 +272,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       if (model.categories.some((c) => !c.deleted && c.name.toLowerCase() === trimmed.toLowerCase())) {
         return { response, expected: { status: 409, body: conflict('A category with this name already exists.') } }
       }
-      if (response.status === 201) model.categories.push({ id: response.body.id, name: trimmed, deleted: false })
+      if (response.status === 201) model.categories.push({ id: response.body.id!, name: trimmed, deleted: false })
       return { response, expected: { status: 201, body: expect.objectContaining({ name: trimmed, description: null }) } }
     }
 
@@ -322,7 +322,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       if (missing) return { response, expected: { status: 404, body: notFound('Category', missing.id) } }
       const categoryIds = categories.map((c) => c.id).sort((a, b) => a - b)
       if (response.status === 201) {
-        model.products.push({ id: response.body.id, name, stock: op.stock, base: op.stock, threshold: op.threshold, categoryIds, deleted: false })
+        model.products.push({ id: response.body.id!, name, stock: op.stock, base: op.stock, threshold: op.threshold, categoryIds, deleted: false })
       }
       return {
         response,
@@ -392,7 +392,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       }
       if (response.status === 201) {
         model.changeStock(product, product.stock - op.quantity)
-        model.orders.push({ id: response.body.id, product_id: productId, user_id: g.principal.id, quantity: op.quantity, status: 'Pending' })
+        model.orders.push({ id: response.body.id!, product_id: productId, user_id: g.principal.id, quantity: op.quantity, status: 'Pending' })
         if (key) model.keys.set(`${g.principal.id}:${key}`, { productId, quantity: op.quantity, body: response.body })
       }
       return {
@@ -480,7 +480,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       if (response.status === 200) {
         const sum = (response.body.items as Array<{ delta: number }>).reduce((total, movement) => total + movement.delta, 0)
         expect(sum, 'the listed movements add up to the stock').toBe(product.stock)
-        expect(response.body.items[0]?.stock_after ?? 0, 'the newest movement ends at the stock').toBe(product.stock)
+        expect(response.body.items![0]?.stock_after ?? 0, 'the newest movement ends at the stock').toBe(product.stock)
       }
       return { response, expected: { status: 200, body: expect.objectContaining({ limit: 100, offset: 0 }) } }
     }
@@ -634,7 +634,7 @@ async function runSequence(ops: Op[]) {
     outcomes.set(tally, (outcomes.get(tally) ?? 0) + 1)
     const where = `step ${index + 1} of ${ops.length}: ${JSON.stringify(op)} → ${response.status} ${response.text.slice(0, 300)}`
     expect(response.status, where).toBe(expected.status)
-    if (expected.body !== undefined) expect(response.body, where).toEqual(expected.body)
+    if (expected.body !== undefined) expect(response.body as unknown, where).toEqual(expected.body)
     if (expected.status === 204) expect(response.text, where).toBe('')
     const after = await snapshot()
     if (response.status >= 400) expect(after, `${where}: a ${response.status} changed the database`).toEqual(before)
