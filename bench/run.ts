@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded'
 import { freePort, startService, watchMemory, type Service } from './lib/processes'
 import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
+import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
 
 const root = resolve(import.meta.dir, '..')
@@ -139,6 +140,7 @@ async function main() {
 
   const rows: Row[] = []
   const explains: Record<string, string> = {}
+  const deliveryRates: Record<string, DeliveryRate> = {}
   for (const dataset of DATASETS) {
     const inDataset = workloads.filter((w) => w.dataset === dataset.key)
     if (!inDataset.length) continue
@@ -146,10 +148,12 @@ async function main() {
     await seedProducts(db, dataset.products)
     for (const workload of inDataset) {
       if (workload.explain) explains[workload.key] = await explain(db, workload.explain)
+      const subscription = workload.webhooks ? await subscribeEverything(db) : undefined
       rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth])))
+      if (subscription) deliveryRates[workload.key] = await subscription.stop()
     }
   }
-  return { rows, explains }
+  return { rows, explains, deliveryRates }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -269,6 +273,14 @@ function checks(rows: Row[]): Check[] {
   ratio('list', 'GET /products?limit=50 (filter + sort)', 0.75)
   ratio('orders-spread', 'POST /orders spread', 0.6)
   ratio('orders-hot', 'POST /orders hot product', 0.8)
+  for (const connections of connectionCounts) {
+    const plain = find('orders-spread', connections)
+    const withWebhooks = find('orders-spread-webhooks', connections)
+    if (plain && withWebhooks) {
+      const value = withWebhooks.api.rps / plain.api.rps
+      out.push({ target: `POST /orders spread with webhooks @${connections} ≥ 0.8 × without`, met: value >= 0.8, detail: `${fmt(value, 2)} × without` })
+    }
+  }
   for (const key of ['orders-spread', 'orders-hot']) {
     const [low, high] = connectionCounts.map((c) => find(key, c))
     if (low && high) {
@@ -299,7 +311,7 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains } = await main()
+  const { rows, explains, deliveryRates } = await main()
   const results = checks(rows)
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
@@ -308,12 +320,15 @@ try {
   console.log(table(rows))
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
+  for (const [key, rate] of Object.entries(deliveryRates)) {
+    console.log(`\nWebhook delivery rate after ${key}: ${fmt(rate.eventsPerSecond)} events/s (a backlog of ${fmt(rate.backlog)} deliveries drained in ${fmt(rate.seconds, 1)} s by the API's worker)`)
+  }
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
   console.log(`\nTotal time: ${fmt(totalSeconds)} s`)
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)
