@@ -8,6 +8,44 @@ import type { MigrationInterface, QueryRunner } from 'typeorm'
  * order keeps its one round trip. The graphile_worker schema is installed by its own migrator,
  * which runs before these migrations (src/db/database.ts).
  */
+/**
+ * The trigger functions: each event type's data, built from the statement's transition table
+ * (new_rows, and old_rows for updates) as the API shows the row, with its product. A type no
+ * endpoint subscribes to costs one lookup in webhook_endpoints.
+ */
+const EMITTERS: Array<[name: string, eventType: string, data: string]> = [
+  [
+    'webhook_stock_changed',
+    'stock.changed',
+    `SELECT json_build_object('id', m.id, 'product_id', m.product_id, 'delta', m.delta, 'stock_after', m.stock_after,
+       'reason', m.reason, 'user_id', m.user_id, 'order_id', m.order_id, 'created_at', iso_utc(m.created_at), 'product', webhook_product(p))
+     FROM new_rows m JOIN products p ON p.id = m.product_id ORDER BY m.id`,
+  ],
+  [
+    'webhook_stock_low',
+    'stock.low',
+    `SELECT json_build_object('id', a.id, 'product_id', a.product_id, 'product_name', p.name, 'stock', a.stock,
+       'threshold', a.threshold, 'order_id', a.order_id, 'created_at', iso_utc(a.created_at), 'product', webhook_product(p))
+     FROM new_rows a JOIN products p ON p.id = a.product_id ORDER BY a.id`,
+  ],
+  [
+    'webhook_order_created',
+    'order.created',
+    `SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
+       'status', o.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at), 'product', webhook_product(p))
+     FROM new_rows o JOIN products p ON p.id = o.product_id ORDER BY o.id`,
+  ],
+  [
+    'webhook_order_status_changed',
+    'order.status_changed',
+    `SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
+       'status', o.status, 'previous_status', previous.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at),
+       'product', webhook_product(p))
+     FROM new_rows o JOIN old_rows previous ON previous.id = o.id JOIN products p ON p.id = o.product_id
+     WHERE o.status IS DISTINCT FROM previous.status ORDER BY o.id`,
+  ],
+]
+
 export class Webhooks1796116707188 implements MigrationInterface {
   name = 'Webhooks1796116707188'
 
@@ -45,49 +83,15 @@ export class Webhooks1796116707188 implements MigrationInterface {
         SELECT count(*) INTO queued FROM job, graphile_worker.add_jobs(job.specs) WHERE job.specs IS NOT NULL;
       END $$`)
 
-    await queryRunner.query(`CREATE FUNCTION webhook_stock_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM webhook_endpoints WHERE 'stock.changed' = ANY (events)) THEN
-          PERFORM webhook_enqueue('stock.changed', ARRAY(
-            SELECT json_build_object('id', m.id, 'product_id', m.product_id, 'delta', m.delta, 'stock_after', m.stock_after,
-              'reason', m.reason, 'user_id', m.user_id, 'order_id', m.order_id, 'created_at', iso_utc(m.created_at),
-              'product', webhook_product(p))
-            FROM new_rows m JOIN products p ON p.id = m.product_id ORDER BY m.id));
-        END IF;
-        RETURN NULL;
-      END $$`)
-    await queryRunner.query(`CREATE FUNCTION webhook_stock_low() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM webhook_endpoints WHERE 'stock.low' = ANY (events)) THEN
-          PERFORM webhook_enqueue('stock.low', ARRAY(
-            SELECT json_build_object('id', a.id, 'product_id', a.product_id, 'product_name', p.name, 'stock', a.stock,
-              'threshold', a.threshold, 'order_id', a.order_id, 'created_at', iso_utc(a.created_at), 'product', webhook_product(p))
-            FROM new_rows a JOIN products p ON p.id = a.product_id ORDER BY a.id));
-        END IF;
-        RETURN NULL;
-      END $$`)
-    await queryRunner.query(`CREATE FUNCTION webhook_order_created() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM webhook_endpoints WHERE 'order.created' = ANY (events)) THEN
-          PERFORM webhook_enqueue('order.created', ARRAY(
-            SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
-              'status', o.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at), 'product', webhook_product(p))
-            FROM new_rows o JOIN products p ON p.id = o.product_id ORDER BY o.id));
-        END IF;
-        RETURN NULL;
-      END $$`)
-    await queryRunner.query(`CREATE FUNCTION webhook_order_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM webhook_endpoints WHERE 'order.status_changed' = ANY (events)) THEN
-          PERFORM webhook_enqueue('order.status_changed', ARRAY(
-            SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
-              'status', o.status, 'previous_status', previous.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at),
-              'product', webhook_product(p))
-            FROM new_rows o JOIN old_rows previous ON previous.id = o.id JOIN products p ON p.id = o.product_id
-            WHERE o.status IS DISTINCT FROM previous.status ORDER BY o.id));
-        END IF;
-        RETURN NULL;
-      END $$`)
+    for (const [name, eventType, data] of EMITTERS) {
+      await queryRunner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF EXISTS (SELECT FROM webhook_endpoints WHERE '${eventType}' = ANY (events)) THEN
+            PERFORM webhook_enqueue('${eventType}', ARRAY(${data}));
+          END IF;
+          RETURN NULL;
+        END $$`)
+    }
     // Statement-level with transition tables: one trigger call per statement, whatever its row count (bulk, import).
     await queryRunner.query(`CREATE TRIGGER stock_movements_webhooks AFTER INSERT ON stock_movements REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_changed()`)
     await queryRunner.query(`CREATE TRIGGER alerts_webhooks AFTER INSERT ON alerts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_low()`)

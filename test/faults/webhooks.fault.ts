@@ -55,6 +55,13 @@ async function orderStorm(targets: ApiProcess[], productId: number, count: numbe
 /** Orders whose order.created event the receiver accepted (answered 2xx). */
 const orderIdsIn = (receiver: Receiver) => new Set(receiver.events(true).filter((event) => event.type === 'order.created').map((event) => event.data.id as number))
 
+async function allDelivered(timeoutMs: number) {
+  await waitFor('every delivery marked delivered', timeoutMs, async () => {
+    const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
+    return row!.open === 0 ? true : undefined
+  }, 200)
+}
+
 async function clearEndpoints() {
   await db.query('TRUNCATE webhook_endpoints, webhook_deliveries')
 }
@@ -86,10 +93,7 @@ test('kill -9 right after the orders are acknowledged, before delivery: after a 
     expect(bodyById.get(entry.id) ?? entry.body).toBe(entry.body)
     bodyById.set(entry.id, entry.body)
   }
-  await waitFor('every delivery marked delivered', 20_000, async () => {
-    const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
-    return row!.open === 0 ? true : undefined
-  }, 200)
+  await allDelivered(20_000)
 }, 120_000)
 
 test('a PostgreSQL restart while events are queued: they are all delivered once it is back', async () => {
@@ -106,10 +110,7 @@ test('a PostgreSQL restart while events are queued: they are all delivered once 
   await db.start()
   await api.waitReady(30_000)
   await waitFor('every acknowledged order to arrive', 45_000, async () => (orderIdsIn(receiver).size === acknowledged.length ? true : undefined), 200)
-  await waitFor('every delivery marked delivered', 30_000, async () => {
-    const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
-    return row!.open === 0 ? true : undefined
-  }, 200)
+  await allDelivered(30_000)
 }, 120_000)
 
 test('two API processes under an order storm: every event reaches every endpoint, never by two senders at once', async () => {
@@ -134,10 +135,7 @@ test('two API processes under an order storm: every event reaches every endpoint
 
   const acknowledged = await orderStorm([first, second], productId, 300)
   expect(acknowledged.length).toBe(300)
-  await waitFor('every delivery marked delivered', 60_000, async () => {
-    const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
-    return row!.open === 0 ? true : undefined
-  }, 200)
+  await allDelivered(60_000)
 
   const events = await db.query<{ endpoint_id: number; event_id: string }>('SELECT endpoint_id, event_id FROM webhook_deliveries ORDER BY id')
   // Per endpoint: the seeded stock's movement, then order.created and stock.changed per order.
