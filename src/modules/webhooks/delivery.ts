@@ -16,7 +16,7 @@ interface PendingDelivery {
   secret: string
 }
 
-export interface AttemptOutcome {
+interface AttemptOutcome {
   delivered: boolean
   statusCode: number | null
   error: string | null
@@ -30,7 +30,7 @@ const LONGEST_RETRY_MS = 6 * 3_600_000
  * retry window: with the defaults 5 s, 25 s, ~2 min, ~10 min, ~52 min, ~4.3 h, then every 6 h,
  * until 24 h after the event.
  */
-export function nextAttemptAt(eventAt: Date, attemptsMade: number, now = new Date()): Date | null {
+function nextAttemptAt(eventAt: Date, attemptsMade: number, now = new Date()): Date | null {
   const delay = Math.min(config.WEBHOOK_RETRY_BASE_MS * RETRY_GROWTH ** (attemptsMade - 1), LONGEST_RETRY_MS)
   const due = now.getTime() + delay
   return due <= eventAt.getTime() + config.WEBHOOK_RETRY_WINDOW_MS ? new Date(due) : null
@@ -47,7 +47,7 @@ function describeFailure(error: unknown): string {
  * every attempt, the timestamp is this attempt's. A 2xx within the timeout is a success; a
  * redirect is not followed. `shutdown` aborts it when the process stops (the job is then retried).
  */
-export async function attemptDelivery(target: PendingDelivery, shutdown: AbortSignal): Promise<AttemptOutcome> {
+async function attemptDelivery(target: PendingDelivery, shutdown: AbortSignal): Promise<AttemptOutcome> {
   const refusal = await refusalOf(target.url)
   if (refusal) return { delivered: false, statusCode: null, error: refusal }
   const body = JSON.stringify(target.payload)
