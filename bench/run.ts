@@ -12,7 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
-import { freePort, startService, watchMemory, type Service } from './lib/processes'
+import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
 import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
@@ -72,11 +72,13 @@ interface Measured {
   p99Ms: number
   errors: number
   rssMb?: number
+  /** The API process's CPU time per request, in µs (median of the runs), where measured. */
+  cpuUsPerRequest?: number
   /** Every run's requests/s, in the order measured: the spread behind the median. */
   runs: number[]
 }
 
-function summarise(runs: Array<WrkResult & { rssMb?: number }>): Measured {
+function summarise(runs: Array<WrkResult & { rssMb?: number; cpuUsPerRequest?: number }>): Measured {
   // The median run by throughput supplies the row's figures, so its latencies belong to it.
   const byRps = [...runs].sort((a, b) => a.rps - b.rps)
   const mid = byRps[Math.floor(byRps.length / 2)]!
@@ -86,6 +88,7 @@ function summarise(runs: Array<WrkResult & { rssMb?: number }>): Measured {
     p99Ms: mid.p99Ms,
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     rssMb: runs.some((r) => r.rssMb !== undefined) ? Math.max(...runs.map((r) => r.rssMb ?? 0)) : undefined,
+    cpuUsPerRequest: runs.every((r) => r.cpuUsPerRequest !== undefined) ? median(runs.map((r) => r.cpuUsPerRequest!)) : undefined,
     runs: runs.map((r) => Math.round(r.rps)),
   }
 }
@@ -97,6 +100,8 @@ interface Row {
   api: Measured
   r: Measured
   h: Measured
+  /** The same requests to the API started with METRICS_ENABLED=false, in the same rounds. */
+  withoutMetrics?: Measured
 }
 
 async function main() {
@@ -109,23 +114,24 @@ async function main() {
   const { customerId } = await seedBase(db)
 
   const jwtSecret = crypto.getRandomValues(new Uint8Array(48)).toBase64()
-  const api = await startService(
-    'API',
-    join(root, 'src/index.ts'),
-    {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: jwtSecret,
-      DATABASE_URL: databaseUrl,
-      MIGRATIONS_RUN: 'false',
-      WEB_CONCURRENCY: String(workers),
-      DATABASE_POOL_SIZE: String(poolSize),
-      // The webhook rows deliver to a receiver on loopback.
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-    },
-    '/health',
-  )
+  const apiEnv = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: jwtSecret,
+    DATABASE_URL: databaseUrl,
+    MIGRATIONS_RUN: 'false',
+    WEB_CONCURRENCY: String(workers),
+    DATABASE_POOL_SIZE: String(poolSize),
+    // The webhook rows deliver to a receiver on loopback.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+  }
+  const api = await startService('API', join(root, 'src/index.ts'), apiEnv, '/health')
   cleanups.push(() => api.stop())
+  // The same API without metrics (no request counting, no /metrics), for the rows that compare the two.
+  const withoutMetrics = workloads.some((w) => w.compareWithoutMetrics)
+    ? await startService('API without metrics', join(root, 'src/index.ts'), { ...apiEnv, METRICS_ENABLED: 'false' }, '/health')
+    : undefined
+  if (withoutMetrics) cleanups.push(() => withoutMetrics.stop())
   const ceiling = await startService(
     'R',
     join(import.meta.dir, 'servers/db-ceiling.ts'),
@@ -151,7 +157,8 @@ async function main() {
     for (const workload of inDataset) {
       if (workload.explain) explains[workload.key] = await explain(db, workload.explain)
       const subscription = workload.webhooks ? await subscribeEverything(db) : undefined
-      rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth])))
+      const compared = workload.compareWithoutMetrics ? withoutMetrics : undefined
+      rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth], compared)))
       if (subscription) deliveryRates[workload.key] = await subscription.stop()
     }
   }
@@ -179,7 +186,14 @@ async function startHttpCeiling(workload: Workload, api: Service, auth: Record<s
   return server
 }
 
-async function measureWorkload(workload: Workload, dataset: Dataset, api: Service, ceiling: Service, auth: Record<string, string>): Promise<Row[]> {
+async function measureWorkload(
+  workload: Workload,
+  dataset: Dataset,
+  api: Service,
+  ceiling: Service,
+  auth: Record<string, string>,
+  withoutMetrics?: Service,
+): Promise<Row[]> {
   const h = await startHttpCeiling(workload, api, auth)
   const request = workload.request(dataset, auth)
   const rows: Row[] = []
@@ -189,24 +203,55 @@ async function measureWorkload(workload: Workload, dataset: Dataset, api: Servic
       // Warm-up, not recorded: JIT, connection pools, the Basic verification cache.
       await runWrk(wrk, api.url, request, connections, 2)
       await runWrk(wrk, ceiling.url, request, connections, 1)
-      const runs = { api: [] as Array<WrkResult & { rssMb: number }>, r: [] as WrkResult[], h: [] as WrkResult[] }
+      if (withoutMetrics) await runWrk(wrk, withoutMetrics.url, request, connections, 2)
+      const runs = {
+        api: [] as Array<WrkResult & { rssMb: number; cpuUsPerRequest: number }>,
+        r: [] as WrkResult[],
+        h: [] as WrkResult[],
+        off: [] as Array<WrkResult & { cpuUsPerRequest: number }>,
+      }
+      // CPU per request resists a busy machine better than throughput: what the process spent, not how often it ran.
+      const withCpu = async (service: Service) => {
+        const cpuBefore = cpuSeconds(service.process.pid)
+        const result = await runWrk(wrk, service.url, request, connections, seconds)
+        return { ...result, cpuUsPerRequest: ((cpuSeconds(service.process.pid) - cpuBefore) * 1e6) / Math.max(result.requests, 1) }
+      }
       const measure = {
         api: async () => {
           const memory = watchMemory(api.process.pid)
-          const result = await runWrk(wrk, api.url, request, connections, seconds)
+          const result = await withCpu(api)
           runs.api.push({ ...result, rssMb: memory.stop() })
         },
         r: async () => void runs.r.push(await runWrk(wrk, ceiling.url, request, connections, seconds)),
         h: async () => void runs.h.push(await runWrk(wrk, h.url, request, connections, seconds)),
+        off: async () => {
+          const memory = watchMemory(withoutMetrics!.process.pid) // the same conditions as the API's runs
+          runs.off.push(await withCpu(withoutMetrics!))
+          memory.stop()
+        },
       }
       const order = ['api', 'r', 'h'] as const
       for (let round = 0; round < rounds; round++) {
         progress(`${workload.key} @${connections}: round ${round + 1}/${rounds}`)
         // Each server goes first in one round: whatever the database is doing (a checkpoint, new
         // WAL files after a burst of orders) does not always fall on the same one.
-        for (let i = 0; i < order.length; i++) await measure[order[(round + i) % order.length]!]()
+        for (let i = 0; i < order.length; i++) {
+          const server = order[(round + i) % order.length]!
+          // The API without metrics runs right beside the API, before it in every other round.
+          if (server === 'api' && withoutMetrics && round % 2 === 1) await measure.off()
+          await measure[server]()
+          if (server === 'api' && withoutMetrics && round % 2 === 0) await measure.off()
+        }
       }
-      rows.push({ workload: workload.label, key: workload.key, connections, api: summarise(runs.api), r: summarise(runs.r), h: summarise(runs.h) })
+      rows.push({
+        workload: workload.label,
+        key: workload.key,
+        connections,
+        api: summarise(runs.api),
+        r: summarise(runs.r),
+        h: summarise(runs.h),
+        withoutMetrics: withoutMetrics ? summarise(runs.off) : undefined,
+      })
     }
   } finally {
     await h.stop()
@@ -252,6 +297,21 @@ function checks(rows: Row[]): Check[] {
     }
   }
   ratio('product-bearer', 'GET /products/{id} Bearer', 0.8)
+  for (const row of rows.filter((r) => r.withoutMetrics)) {
+    const without = row.withoutMetrics!
+    // Each round runs the two back to back: the median of those paired ratios resists the machine's
+    // swings better than a ratio of medians taken from different moments.
+    const paired = median(row.api.runs.map((rps, round) => rps / without.runs[round]!))
+    const cpu = row.api.cpuUsPerRequest! / without.cpuUsPerRequest!
+    out.push({
+      target: `${row.workload} @${row.connections}: metrics cost ≤ 3 % of the API's CPU per request`,
+      met: cpu <= 1.03,
+      detail:
+        `${fmt(row.api.cpuUsPerRequest!)} vs ${fmt(without.cpuUsPerRequest!)} µs CPU per request (${fmt((cpu - 1) * 100, 1)} %); ` +
+        `throughput ${fmt(row.api.rps)} vs ${fmt(without.rps)} req/s, median of the ${row.api.runs.length} paired rounds ${fmt(paired, 3)} × ` +
+        `(runs ${row.api.runs.join('/')} vs ${without.runs.join('/')})`,
+    })
+  }
   for (const connections of connectionCounts) {
     const basic = find('product-basic', connections)
     const bearer = find('product-bearer', connections)

@@ -26,6 +26,8 @@ export interface Workload {
   explain?: { sql: string; params: unknown[] }
   /** Measured with one webhook endpoint subscribed to every event (a local receiver answering 200). */
   webhooks?: boolean
+  /** Also measure a second API process started with METRICS_ENABLED=false, in the same rounds: the cost of metrics. */
+  compareWithoutMetrics?: boolean
 }
 
 /** The product the hot-spot workload orders: every request locks this one row. */
@@ -85,6 +87,7 @@ export const WORKLOADS: Workload[] = [
     auth: 'bearer',
     request: (dataset, headers) => ({ method: 'GET', path: randomProductPath(dataset), headers }),
     sample: { method: 'GET', path: '/products/42' },
+    compareWithoutMetrics: true,
   },
   {
     key: 'product-basic',

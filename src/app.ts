@@ -10,6 +10,7 @@ import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
 import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
+import { metricsRoutes } from './modules/metrics/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { productRoutes } from './modules/products/routes'
 import { userRoutes } from './modules/users/routes'
@@ -18,10 +19,15 @@ import { webhookRoutes } from './modules/webhooks/routes'
 export interface AppOptions {
   /** Origins allowed to call the API from a browser; none (CORS off) by default. */
   corsOrigins: string[]
+  /** GET /metrics and the request counting (METRICS_ENABLED), behind METRICS_TOKEN when set. */
+  metrics?: { enabled: boolean; token?: string }
 }
+
+const configuredMetrics = { enabled: config.METRICS_ENABLED, token: config.METRICS_TOKEN }
 
 /** The whole HTTP surface, without listening: tests drive it through app.handle(). */
 export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGINS }) {
+  const metrics = options.metrics ?? configuredMetrics
   return new Elysia()
     .use(errorHandler)
     .use(requestContext)
@@ -40,6 +46,7 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(openApiDocument({ path: '/swagger' }))
     // The page, from local assets; the document comes from openApiDocument() above.
     .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
+    .use(metrics.enabled ? metricsRoutes(metrics.token) : new Elysia({ name: 'metrics-off' }))
     .use(healthRoutes)
     .use(authRoutes)
     .use(userRoutes)

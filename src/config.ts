@@ -71,6 +71,9 @@ const schema = z
     WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
     WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
     WEBHOOK_RETRY_WINDOW_MS: int(100, 7 * 86_400_000).default(86_400_000),
+    METRICS_ENABLED: flag.default(true),
+    METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    IDEMPOTENCY_PURGE_INTERVAL_SECONDS: int(1, 86_400).default(3600),
   })
   .superRefine((env, ctx) => {
     // The connection is cut without an answer at the request timeout: a slow query must fail first,

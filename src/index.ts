@@ -1,9 +1,11 @@
 import { createApp } from './app'
 import { config } from './config'
-import { dataSource, databaseUrl } from './db/data-source'
+import { databaseUrl } from './db/data-source'
 import { openDatabase } from './db/database'
+import { runPeriodically } from './db/scheduled-jobs'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
+import { answerMetricsRequests } from './modules/metrics/cluster'
 import { purgeExpiredIdempotencyKeys } from './modules/orders/idempotency'
 import { ensureAdmin } from './modules/users/service'
 import { startDeliveryWorker } from './modules/webhooks/worker'
@@ -11,7 +13,7 @@ import { supervise, WORKER_ENV } from './supervisor'
 
 /**
  * One process (WEB_CONCURRENCY=1, the default) prepares and serves. With WEB_CONCURRENCY=N the
- * primary prepares once (embedded PostgreSQL, migrations, initial admin, the hourly purge) and
+ * primary prepares once (embedded PostgreSQL, migrations, initial admin, the periodic purge) and
  * starts N workers that share the port through SO_REUSEPORT, the kernel spreading connections
  * among them; the primary forwards SIGTERM/SIGINT and stops last.
  */
@@ -27,11 +29,7 @@ async function prepare() {
     // Printed once, on the start that created the account (development only: production requires ADMIN_PASSWORD to create one).
     console.log(`\n  Initial admin created: ${config.ADMIN_USERNAME} / ${generatedPassword}\n  Set ADMIN_PASSWORD to choose it yourself.\n`)
   }
-  const HOUR = 3_600_000
-  const purgeTimer = setInterval(() => {
-    purgeExpiredIdempotencyKeys(dataSource.manager).catch((error) => log.warn('idempotency key purge failed', { error: String(error) }))
-  }, HOUR)
-  purgeTimer.unref()
+  runPeriodically('purge-expired-idempotency-keys', config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS, purgeExpiredIdempotencyKeys)
   return closeDatabase
 }
 
@@ -67,6 +65,9 @@ async function serve(closeDatabase: () => Promise<void>) {
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-if (isWorker) await serve(await openDatabase({ migrate: false }))
+if (isWorker) {
+  answerMetricsRequests()
+  await serve(await openDatabase({ migrate: false }))
+}
 else if (config.WEB_CONCURRENCY > 1) supervise(await prepare())
 else await serve(await prepare())

@@ -2,6 +2,7 @@ import type { Subprocess } from 'bun'
 import { config } from './config'
 import { databaseUrl } from './db/data-source'
 import { log } from './http/logger'
+import { mergeWorkerMetrics } from './modules/metrics/cluster'
 
 /** Set in a worker's environment: it serves, and leaves preparing to the primary. */
 export const WORKER_ENV = 'INVENTORY_WORKER'
@@ -9,6 +10,7 @@ export const WORKER_ENV = 'INVENTORY_WORKER'
 /** Starts the workers, restarts one that dies, and on a signal stops them all before the database. */
 export function supervise(closeDatabase: () => Promise<void>) {
   const workers = new Set<Subprocess>()
+  const mergeMetrics = mergeWorkerMetrics(workers)
   let stopping = false
 
   const start = () => {
@@ -16,6 +18,7 @@ export function supervise(closeDatabase: () => Promise<void>) {
       // The workers use the database prepared here (the embedded one included) and never migrate.
       env: { ...process.env, [WORKER_ENV]: '1', DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'false' },
       stdio: ['ignore', 'inherit', 'inherit'],
+      ipc: mergeMetrics, // a scrape of one worker reports the whole group
       onExit(_, exitCode, signalCode) {
         workers.delete(worker)
         if (stopping) return

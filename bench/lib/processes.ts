@@ -96,3 +96,16 @@ export function watchMemory(pid: number): { stop(): number } {
     },
   }
 }
+
+/** CPU seconds (user + system) a process tree has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return sum + (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime
+    } catch {
+      return sum
+    }
+  }, 0)
+}

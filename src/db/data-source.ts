@@ -11,7 +11,9 @@ import { StockMovement } from '../modules/products/stock-movement.entity'
 import { User } from '../modules/users/user.entity'
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity'
 import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity'
+import { BoundedClient, CLIENT_TIMEOUT_MARGIN_MS } from './bounded-client'
 import { embeddedUrl } from './embedded'
+import { ScheduledJob } from './scheduled-job.entity'
 
 /** Without DATABASE_URL the embedded PostgreSQL is used (see db/embedded.ts), at a fixed address. */
 export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT)
@@ -20,7 +22,7 @@ export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG
 export const dataSource = new DataSource({
   type: 'postgres',
   url: databaseUrl,
-  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, WebhookEndpoint, WebhookDelivery],
+  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, ScheduledJob, WebhookEndpoint, WebhookDelivery],
   migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
   migrationsTableName: 'migrations',
   synchronize: false,
@@ -30,6 +32,10 @@ export const dataSource = new DataSource({
     max: config.DATABASE_POOL_SIZE,
     connectionTimeoutMillis: config.DATABASE_POOL_TIMEOUT_MS,
     statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+    // The same bound on the client side: a server that stops answering (frozen, partitioned) cannot
+    // enforce its own statement_timeout. A query past it fails and its connection is destroyed.
+    query_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS ? config.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS : undefined,
+    Client: BoundedClient,
     application_name: 'inventory-api',
   },
 })

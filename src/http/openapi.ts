@@ -36,8 +36,9 @@ const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
  * What the plugin's generator gets wrong or leaves out, corrected from what it did generate:
  * Swagger UI shows a parameter's own description, where the plugin keeps zod's in the schema; it
  * marks every body required, where a nullable one (POST /login) may be left out; a 204 has no
- * body; 401 and 429 always carry their header; and Swagger UI shows only the first of a schema's
- * examples, where named examples of the response give a choice of every error body.
+ * body; a string body is text; 401 and 429 always carry their header; and Swagger UI shows only
+ * the first of a schema's examples, where named examples of the response give a choice of every
+ * error body.
  */
 function finishDocument(document: GeneratedDocument) {
   for (const operation of Object.values(document.paths).flatMap((methods) => Object.values(methods))) {
@@ -46,6 +47,9 @@ function finishDocument(document: GeneratedDocument) {
     if (Array.isArray(bodyType) && bodyType.includes('null')) operation.requestBody!.required = false
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
       if (status === '204') delete response.content
+      // A handler returning a string answers text/plain (GET /metrics); the plugin calls every body JSON.
+      const text = response.content?.['application/json']
+      if (/^2/.test(status) && text?.schema && (text.schema as { type?: string }).type === 'string') response.content = { 'text/plain': text }
       if (RESPONSE_HEADERS[status]) response.headers = RESPONSE_HEADERS[status]
       const json = response.content?.['application/json']
       const examples = json?.schema?.examples ?? []
@@ -67,6 +71,7 @@ const TAGS = [
   { name: 'Orders', description: 'Orders take stock atomically and never oversell.' },
   { name: 'Alerts', description: 'Low-stock alerts, recorded when a product falls below its threshold.' },
   { name: 'Webhooks', description: WEBHOOKS_TAG_DESCRIPTION },
+  { name: 'Operations', description: 'Prometheus metrics for monitoring.' },
 ]
 
 /**
@@ -102,6 +107,7 @@ export function openApiDocument(options: { path: string }) {
               securitySchemes: {
                 basic: { type: 'http', scheme: 'basic' },
                 bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+                metricsToken: { type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN of the deployment (GET /metrics only).' },
               },
             },
           },

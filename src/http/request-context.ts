@@ -21,6 +21,15 @@ export function pathOf(request: Request): string {
 
 export const requestId = (request: Request) => metas.get(request)?.id
 
+/** Milliseconds since the request arrived. */
+export const requestElapsedMs = (request: Request) => {
+  const meta = metas.get(request)
+  return meta ? performance.now() - meta.startedAt : 0
+}
+
+/** The status a response went out with (Elysia leaves it unset for a plain 200). */
+export const responseStatus = (set: { status?: number | string }) => (typeof set.status === 'number' ? set.status : 200)
+
 export function setRequestUser(request: Request, userId: number) {
   const meta = metas.get(request)
   if (meta) meta.userId = userId
@@ -57,8 +66,8 @@ export const requestContext = new Elysia({ name: 'request-context' })
       request_id: meta.id,
       method: request.method,
       path: pathOf(request),
-      status: typeof set.status === 'number' ? set.status : 200,
-      duration_ms: Math.round((performance.now() - meta.startedAt) * 100) / 100,
+      status: responseStatus(set),
+      duration_ms: Math.round(requestElapsedMs(request) * 100) / 100,
       user_id: meta.userId ?? null,
     })
   })

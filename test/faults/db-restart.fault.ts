@@ -19,6 +19,9 @@ import {
   seedProduct,
   send,
   settle,
+  listenerSessions,
+  ok,
+  SteadyLoad,
   waitFor,
   type Customer,
   type LogicalOrder,
@@ -47,63 +50,6 @@ afterAll(async () => {
   await api?.stop()
   await db?.destroy()
 }, 30_000)
-
-interface Sample {
-  op: 'order' | 'read' | 'list'
-  outcome: Outcome
-}
-
-/**
- * A steady, bounded load: a few clients in a loop, each sending an order (fresh key), a product
- * read and an order list in turn, with a short pause; it stops when told or after maxRequests.
- */
-class SteadyLoad {
-  readonly samples: Sample[] = []
-  readonly orders: LogicalOrder[] = []
-  private stopped = false
-  private readonly running: Promise<void[]>
-
-  constructor(maxRequests = 20_000, pauseMs = 10) {
-    this.running = Promise.all(
-      customers.map(async (customer, worker) => {
-        for (let i = 0; !this.stopped && this.samples.length < maxRequests; i++) {
-          const op = (['order', 'read', 'list'] as const)[(i + worker) % 3]!
-          let outcome: Outcome
-          if (op === 'order') {
-            const order: LogicalOrder = {
-              key: `load-${worker}-${i}-${crypto.randomUUID().slice(0, 8)}`,
-              customer,
-              body: { product_id: productId, quantity: 1 },
-              attempts: [],
-            }
-            this.orders.push(order)
-            outcome = await placeOnce(api.url, order)
-          } else {
-            const path = op === 'read' ? `/products/${productId}` : '/orders?limit=5'
-            outcome = await send(api.url, 'GET', path, { authorization: customer.authorization })
-          }
-          this.samples.push({ op, outcome })
-          await Bun.sleep(pauseMs)
-        }
-      }),
-    )
-  }
-
-  /** Samples of requests sent at or after `t` (performance.now() time). */
-  since(t: number): Sample[] {
-    return this.samples.filter((sample) => sample.outcome.at >= t)
-  }
-
-  async stop() {
-    this.stopped = true
-    await this.running
-  }
-}
-
-const ok = (outcome: Outcome) => outcome.reply !== undefined && outcome.reply.status < 300
-
-const listenerSessions = async () =>
-  (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'inventory-api-listener'`))[0]!.n
 
 interface OutageFigures {
   mode: string
@@ -167,7 +113,7 @@ async function restartDatabase(load: SteadyLoad, mode: 'fast' | 'immediate'): Pr
   const recovered = performance.now()
 
   // The LISTEN connection for user changes comes back too (and only once).
-  await waitFor('the user-change listener to reconnect', 10_000, async () => ((await listenerSessions()) === 1 ? true : undefined))
+  await waitFor('the user-change listener to reconnect', 10_000, async () => ((await listenerSessions(db)) === 1 ? true : undefined))
   const listenerBack = performance.now()
 
   // Once recovered, the load is served again: everything sent after that point succeeds.
@@ -195,7 +141,7 @@ async function restartDatabase(load: SteadyLoad, mode: 'fast' | 'immediate'): Pr
 
 test('PostgreSQL restarts (fast, then immediate) under load: generic 500s, readiness 503, recovery within 5 s, invariants intact', async () => {
   const pid = api.pid
-  const load = new SteadyLoad()
+  const load = new SteadyLoad([api.url], customers, productId)
   let figures: OutageFigures[]
   try {
     figures = [await restartDatabase(load, 'fast'), await restartDatabase(load, 'immediate')]

@@ -6,7 +6,7 @@
  * Nothing here imports the app (src/config would parse this process's environment): the server
  * is a black box reached through its port and its database.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Client } from 'pg'
@@ -35,6 +35,22 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** The processes whose parent is `parent`, from /proc. */
+function childPids(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // The parent pid is the 2nd field after the parenthesised command name.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent
+      } catch {
+        return false // exited meanwhile
+      }
+    })
+    .map(Number)
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL owned by the test
 // ---------------------------------------------------------------------------------------------
@@ -47,6 +63,7 @@ export class FaultDatabase {
   /** The server's own log lines (shutdown mode, crash recovery), for assertions and failures. */
   readonly log: string[] = []
   private embedded: EmbeddedDatabase | undefined
+  private frozen: number[] = []
 
   private constructor(
     readonly dir: string,
@@ -96,6 +113,26 @@ export class FaultDatabase {
     this.embedded = undefined
   }
 
+  /**
+   * Freezes the server as a hung host would: SIGSTOP to the postmaster, then to every process it
+   * started (backends, checkpointer, WAL writer...). Connections stay open and the kernel still
+   * accepts new ones and acknowledges TCP, but nothing answers. Returns the frozen pids.
+   */
+  freeze(): number[] {
+    const postmaster = this.postmasterPid()
+    process.kill(postmaster, 'SIGSTOP') // first, so that it starts no new child meanwhile
+    const children = childPids(postmaster)
+    for (const pid of children) process.kill(pid, 'SIGSTOP')
+    this.frozen = [postmaster, ...children]
+    return this.frozen
+  }
+
+  /** Resumes what freeze() stopped, children first. */
+  thaw(): void {
+    for (const pid of this.frozen.toReversed()) process.kill(pid, 'SIGCONT')
+    this.frozen = []
+  }
+
   postmasterPid(): number {
     const pid = Number.parseInt(readFileSync(join(this.dir, 'postmaster.pid'), 'utf8').split('\n')[0]!, 10)
     if (!Number.isInteger(pid) || pid <= 0) throw new Error('no postmaster pid')
@@ -122,6 +159,7 @@ export class FaultDatabase {
 
   /** Stops the server without a checkpoint (its data is thrown away next) and deletes its folder. */
   async destroy(): Promise<void> {
+    if (this.frozen.length) this.thaw()
     if (this.running) await this.stopImmediate().catch(() => this.stopFast())
     if (existsSync(this.dir)) await rm(this.dir, { recursive: true, force: true })
   }
@@ -265,6 +303,17 @@ export class ApiProcess {
   }
 }
 
+/** `bun run db:migrate` against the test's database, as the one-shot migration step of a deployment. */
+export async function migrate(db: FaultDatabase): Promise<void> {
+  const child = Bun.spawn([process.execPath, 'src/db/cli.ts', 'migrate'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  if ((await child.exited) !== 0) throw new Error(`migration failed: ${await new Response(child.stderr).text()}`)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeds (straight SQL, after the server has applied the migrations)
 // ---------------------------------------------------------------------------------------------
@@ -363,6 +412,8 @@ export interface SendOptions {
   timeoutMs?: number
   /** Lets the test give up on the request itself, as an impatient client would. */
   signal?: AbortSignal
+  /** A new connection for this request (no keep-alive): with several workers, the kernel picks one anew. */
+  newConnection?: boolean
 }
 
 export async function send(baseUrl: string, method: string, path: string, options: SendOptions = {}): Promise<Outcome> {
@@ -375,6 +426,7 @@ export async function send(baseUrl: string, method: string, path: string, option
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      keepalive: !options.newConnection,
       signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]),
     })
     const text = await response.text()
@@ -506,3 +558,70 @@ export async function checkOrderInvariants(db: FaultDatabase, productId: number,
   }
   return { problems, acknowledged: acknowledged.size, refused: refused.length, found: found.size, storedKeys: keys.length, ledger }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A steady mixed load
+// ---------------------------------------------------------------------------------------------
+
+export interface Sample {
+  op: 'order' | 'read' | 'list'
+  /** Which server the request went to (an index into the load's URLs). */
+  server: number
+  outcome: Outcome
+}
+
+export const ok = (outcome: Outcome) => outcome.reply !== undefined && outcome.reply.status < 300
+
+/**
+ * A steady, bounded load: one client per customer in a loop, each sending an order (fresh key), a
+ * product read and an order list in turn, with a short pause, to the servers in turn (client i
+ * starts at server i); it stops when told or after maxRequests.
+ */
+export class SteadyLoad {
+  readonly samples: Sample[] = []
+  readonly orders: LogicalOrder[] = []
+  private stopped = false
+  private readonly running: Promise<void[]>
+
+  constructor(urls: string[], customers: Customer[], productId: number, options: { maxRequests?: number; pauseMs?: number; quantity?: number } = {}) {
+    const { maxRequests = 20_000, pauseMs = 10, quantity = 1 } = options
+    this.running = Promise.all(
+      customers.map(async (customer, worker) => {
+        for (let i = 0; !this.stopped && this.samples.length < maxRequests; i++) {
+          const op = (['order', 'read', 'list'] as const)[(i + worker) % 3]!
+          const server = (i + worker) % urls.length
+          let outcome: Outcome
+          if (op === 'order') {
+            const order: LogicalOrder = {
+              key: `load-${worker}-${i}-${crypto.randomUUID().slice(0, 8)}`,
+              customer,
+              body: { product_id: productId, quantity },
+              attempts: [],
+            }
+            this.orders.push(order)
+            outcome = await placeOnce(urls[server]!, order)
+          } else {
+            const path = op === 'read' ? `/products/${productId}` : '/orders?limit=5'
+            outcome = await send(urls[server]!, 'GET', path, { authorization: customer.authorization })
+          }
+          this.samples.push({ op, server, outcome })
+          await Bun.sleep(pauseMs)
+        }
+      }),
+    )
+  }
+
+  /** Samples of requests sent at or after `t` (performance.now() time). */
+  since(t: number): Sample[] {
+    return this.samples.filter((sample) => sample.outcome.at >= t)
+  }
+
+  async stop() {
+    this.stopped = true
+    await this.running
+  }
+}
+
+/** How many user-change LISTEN connections the servers hold. */
+export const listenerSessions = async (db: FaultDatabase) =>
+  (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'inventory-api-listener'`))[0]!.n

@@ -59,6 +59,7 @@ const productFields: FieldArbs = {
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/health', access: 'public' },
   { method: 'GET', path: '/health/ready', access: 'public' },
+  { method: 'GET', path: '/metrics', access: 'public' },
   { method: 'GET', path: '/swagger', access: 'public' },
   { method: 'GET', path: '/swagger/json', access: 'public' },
   { method: 'GET', path: '/swagger/assets/:file', access: 'public' },
@@ -508,8 +509,8 @@ async function runCase(endpoint: Endpoint, path: string, search: string, body: s
       collectEchoes(JSON.parse(text), undefined, echoes)
       expect(echoes, `echoed input outside a resource field: ${context}`).toEqual([])
     } else if (status !== 204) {
-      // Only Swagger UI's page and assets are not JSON; neither repeats the request.
-      expect(endpoint.path.startsWith('/swagger'), context).toBe(true)
+      // Only Swagger UI's page and assets, and the metrics text, are not JSON; none repeats the request.
+      expect(/^\/(swagger|metrics)/.test(endpoint.path), context).toBe(true)
       expect(containsCanary(text), context).toBe(false)
     }
     if (endpoint.method === 'GET') expect(after, `a GET changed the database: ${context}`).toEqual(before)
@@ -531,7 +532,7 @@ describe('fuzzing every endpoint', () => {
   for (const endpoint of ENDPOINTS) {
     const name = `${endpoint.method} ${endpoint.path}: never a 5xx, errors are {error, message}, no echo, a 4xx changes nothing`
     // Routes with a body or a path id have the most to explore; static pages need few cases.
-    const numRuns = endpoint.path.startsWith('/swagger') || endpoint.path.startsWith('/health') ? 10 : 25
+    const numRuns = /^\/(swagger|health|metrics)/.test(endpoint.path) ? 10 : 25
     test(name, async () => {
       const property = fc.asyncProperty(caseFor(endpoint), async ({ path, search, body, generated }) =>
         runCase(endpoint, path, search, body, generated),

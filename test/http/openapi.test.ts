@@ -110,6 +110,8 @@ describe('every operation is described', () => {
         const response = operation.responses![status]!
         expect(response.description, `${key} ${status}`).not.toStartWith('Response for status')
         if (status === '204') expect(response.content, key).toBeUndefined()
+        // GET /metrics: the Prometheus text format.
+        else if (key === 'GET /metrics') expect(response.content?.['text/plain']?.schema?.type, key).toBe('string')
         else expect(response.content?.['application/json']?.schema?.type, `${key} ${status}`).toBe('object')
       }
     }

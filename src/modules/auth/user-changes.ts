@@ -1,9 +1,16 @@
 import { Client } from 'pg'
 import type { EntityManager } from 'typeorm'
+import { destroyConnection } from '../../db/bounded-client'
 import { databaseUrl } from '../../db/data-source'
 import { log } from '../../http/logger'
 
 const CHANNEL = 'user_changed'
+/**
+ * A frozen or partitioned server ends no connection (and its kernel still answers TCP keepalives):
+ * the listener asks it a question this often, and counts it gone when no answer comes in time.
+ */
+const CHECK_EVERY_MS = 5000
+const CHECK_TIMEOUT_MS = 2000
 
 type ListenerState = 'off' | 'up' | 'down'
 let state: ListenerState = 'off'
@@ -38,21 +45,30 @@ export function listenForUserChanges(): () => Promise<void> {
   let client: Client | undefined
   let stopped = false
   let retry: Timer | undefined
+  let check: Timer | undefined
 
   const goDown = (reason: string) => {
     if (stopped || state === 'down') return
     state = 'down'
     emit(undefined)
     log.warn('user-change listener disconnected; auth caches bypassed', { reason })
-    client?.end().catch(() => {})
+    clearInterval(check)
+    if (client) destroyConnection(client) // not end(): a polite goodbye waits for a server that may not answer
     retry = setTimeout(connect, 1000)
   }
 
   async function connect() {
     if (stopped) return
-    client = new Client({ connectionString: databaseUrl, application_name: 'inventory-api-listener' })
-    client.on('error', (error) => goDown(error.message))
-    client.on('end', () => goDown('connection ended'))
+    client = new Client({
+      connectionString: databaseUrl,
+      application_name: 'inventory-api-listener',
+      connectionTimeoutMillis: CHECK_TIMEOUT_MS,
+      query_timeout: CHECK_TIMEOUT_MS,
+    })
+    const listening = client
+    // A client given up on may still report its end; only the current one counts.
+    client.on('error', (error) => listening === client && goDown(error.message))
+    client.on('end', () => listening === client && goDown('connection ended'))
     client.on('notification', (message) => {
       const id = Number(message.payload)
       emit(Number.isInteger(id) ? id : undefined)
@@ -62,6 +78,10 @@ export function listenForUserChanges(): () => Promise<void> {
       await client.query(`LISTEN ${CHANNEL}`)
       emit(undefined) // anything may have changed while we were not listening
       state = 'up'
+      check = setInterval(() => {
+        listening.query('SELECT 1').catch((error: Error) => goDown(`check failed: ${error.message}`))
+      }, CHECK_EVERY_MS)
+      check.unref()
     } catch (error) {
       state = 'up' // let goDown run its course
       goDown(error instanceof Error ? error.message : String(error))
@@ -73,6 +93,7 @@ export function listenForUserChanges(): () => Promise<void> {
   return async () => {
     stopped = true
     clearTimeout(retry)
+    clearInterval(check)
     state = 'off'
     await client?.end().catch(() => {})
   }

@@ -1,10 +1,14 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { withDeadline } from '../../db/bounded-client'
 import { dataSource } from '../../db/data-source'
 import { errorResponses } from '../../http/error-responses'
 import { HttpError } from '../../http/errors'
 
 const notReady = () => new HttpError(503, 'Service Unavailable', 'The database is not reachable.')
+
+/** Readiness answers within this, even while the database does not (load balancers time out at 2 s and more). */
+const READINESS_TIMEOUT_MS = 1000
 
 export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
   .get('', () => ({ status: 'ok' as const }), {
@@ -15,7 +19,7 @@ export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
     '/ready',
     async () => {
       try {
-        await dataSource.query('SELECT 1')
+        await withDeadline(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS, notReady)
       } catch {
         throw notReady()
       }
@@ -26,6 +30,6 @@ export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
         200: z.object({ status: z.literal('ready') }).meta({ description: 'The database answers.' }),
         ...errorResponses(notReady()),
       },
-      detail: { summary: 'Readiness', description: 'The database answers: 200, else 503. No authentication.' },
+      detail: { summary: 'Readiness', description: `The database answers within ${READINESS_TIMEOUT_MS} ms: 200, else 503. No authentication.` },
     },
   )

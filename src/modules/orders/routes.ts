@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { conflict, invalidInput, notFound } from '../../http/errors'
+import { conflict, HttpError, invalidInput, notFound } from '../../http/errors'
+import { ordersPlaced, ordersRefused } from '../metrics/registry'
 import { insufficientStock } from '../products/stock'
 import {
   createOrderBody,
@@ -17,12 +18,19 @@ import {
 import { getOrder, listOrders, placeOrder, updateOrderStatus } from './service'
 import type { PublicOrder } from './sql'
 
+/** Counts an order the rules refused (insufficient_stock, product_not_found, conflict) and passes the error on. */
+function countRefusal(error: unknown): never {
+  if (error instanceof HttpError && error.status < 500) ordersRefused.inc({ reason: error.title.toLowerCase().replaceAll(' ', '_') })
+  throw error
+}
+
 export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
   .use(authPlugin)
   .post(
     '',
     async ({ body, headers, user, set }) => {
-      const outcome = await placeOrder(user.id, body, headers['idempotency-key'])
+      const outcome = await placeOrder(user.id, body, headers['idempotency-key']).catch(countRefusal)
+      if (!outcome.replayed) ordersPlaced.inc()
       set.status = outcome.status
       if (outcome.replayed) set.headers['idempotent-replayed'] = 'true'
       return outcome.body as PublicOrder

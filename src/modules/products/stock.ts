@@ -5,6 +5,7 @@
 import type { EntityManager } from 'typeorm'
 import { HttpError, notFound } from '../../http/errors'
 import { log } from '../../http/logger'
+import { lowStockAlerts } from '../metrics/registry'
 import { CHANGE_STOCK, RECORD_STOCK_CHANGE } from './sql'
 import type { MovementReason } from './stock-movement.entity'
 
@@ -90,7 +91,9 @@ export async function recordStockChange(
   return { alertId: alert.id, productId: change.productId, stock: change.after, threshold: change.threshold }
 }
 
-/** The structured warning for a recorded crossing; call it once the transaction has committed. */
+/** The structured warning and the alert count for a recorded crossing; call it once the transaction has committed. */
 export function logLowStock(crossing: LowStockCrossing | undefined) {
-  if (crossing) log.warn('low stock', { alert_id: crossing.alertId, product_id: crossing.productId, stock: crossing.stock, threshold: crossing.threshold })
+  if (!crossing) return
+  lowStockAlerts.inc()
+  log.warn('low stock', { alert_id: crossing.alertId, product_id: crossing.productId, stock: crossing.stock, threshold: crossing.threshold })
 }
