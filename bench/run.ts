@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path'
 import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
+import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
@@ -30,6 +31,7 @@ const started = performance.now()
 
 const wrk = requireWrk()
 const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key))
+const runsLoginFlood = !only || only.includes(LOGIN_FLOOD_KEY)
 const cleanups: Array<() => Promise<void>> = []
 const progress = (line: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`)
 
@@ -162,7 +164,8 @@ async function main() {
       if (subscription) deliveryRates[workload.key] = await subscription.stop()
     }
   }
-  return { rows, explains, deliveryRates }
+  const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
+  return { rows, explains, loginFlood, deliveryRates }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -287,8 +290,16 @@ interface Check {
   detail: string
 }
 
-function checks(rows: Row[]): Check[] {
+function checks(rows: Row[], loginFlood: LoginFlood | undefined): Check[] {
   const out: Check[] = []
+  if (loginFlood) {
+    const value = loginFlood.floodMedianMs / loginFlood.idleMedianMs
+    out.push({
+      target: 'first login during a wrong-password flood from another address ≤ 3 × idle (median)',
+      met: value <= 3,
+      detail: `${fmt(loginFlood.floodMedianMs, 1)} ms vs ${fmt(loginFlood.idleMedianMs, 1)} ms = ${fmt(value, 2)}×`,
+    })
+  }
   const find = (key: string, connections: number) => rows.find((row) => row.key === key && row.connections === connections)
   const ratio = (key: string, label: string, min: number) => {
     for (const row of rows.filter((r) => r.key === key)) {
@@ -373,13 +384,20 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, deliveryRates } = await main()
-  const results = checks(rows)
+  const { rows, explains, loginFlood, deliveryRates } = await main()
+  const results = checks(rows, loginFlood)
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
   console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
   console.log('R = bare Bun.serve + pg pool running the endpoint\'s SQL; H = bare Bun.serve returning the API\'s response; errors = API/R/H\n')
-  console.log(table(rows))
+  if (rows.length) console.log(table(rows))
+  if (loginFlood) {
+    const list = (values: number[]) => values.map((ms) => fmt(ms, 0)).join(' ')
+    console.log(`\n${LOGIN_FLOOD_KEY}: POST /login (Basic, a new user each time), one at a time from 198.51.100.7`)
+    console.log(`  idle:        median ${fmt(loginFlood.idleMedianMs, 1)} ms  [${list(loginFlood.idleMs)}]`)
+    console.log(`  during flood: median ${fmt(loginFlood.floodMedianMs, 1)} ms  [${list(loginFlood.floodMs)}]`)
+    console.log(`  flood: ${fmt(loginFlood.flood.rps)} req/s of wrong passwords from 203.0.113.66 (64 connections; all answered 401 or 429)`)
+  }
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
   for (const [key, rate] of Object.entries(deliveryRates)) {
@@ -390,7 +408,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, login_flood: loginFlood, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { PASSWORD_LENGTH, USERNAME_CHARACTERS, USERNAME_LENGTH } from './modules/users/username'
 
@@ -19,6 +20,23 @@ const optionalText = z
   .string()
   .optional()
   .transform((value) => (value === '' ? undefined : value))
+
+/** "10.0.0.0/8, 192.168.1.10, fd00::/8": the addresses and subnets of the reverse proxies whose X-Forwarded-For is believed. */
+const subnetList = optionalText.transform((value, ctx) => {
+  const subnets: Array<{ address: string; prefix: number; family: 'ipv4' | 'ipv6' }> = []
+  for (const entry of (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [address = '', prefixText, ...rest] = entry.split('/')
+    const version = isIP(address)
+    const bits = version === 6 ? 128 : 32
+    const prefix = prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
+    if (!version || rest.length > 0 || !(prefix >= 0 && prefix <= bits)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or subnet such as 10.0.0.0/8` })
+      return z.NEVER
+    }
+    subnets.push({ address, prefix, family: version === 6 ? 'ipv6' : 'ipv4' })
+  }
+  return subnets
+})
 
 const schema = z
   .object({
@@ -50,6 +68,9 @@ const schema = z
     AUTH_CACHE_TTL_SECONDS: int(0, 3600).default(60),
     LOGIN_MAX_FAILURES: int(1, 1000).default(5),
     LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(60),
+    LOGIN_ADDRESS_MAX_FAILURES: int(1, 1_000_000).default(100),
+    PASSWORD_CHECKS_PER_ADDRESS: int(1, 10_000).default(32),
+    TRUSTED_PROXIES: subnetList,
 
     LOW_STOCK_THRESHOLD: int(0, 1_000_000_000).default(10),
     BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),

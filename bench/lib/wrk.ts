@@ -13,6 +13,8 @@ export interface WrkRequest {
   /** A Lua expression for the body, for POST. */
   body?: string
   headers: Record<string, string>
+  /** A Lua expression for the whole header table, per request, instead of `headers` (e.g. a random credential). */
+  headerTable?: string
 }
 
 export interface WrkResult {
@@ -42,7 +44,7 @@ function script(request: WrkRequest): string {
   return `${headers}
 math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
 request = function()
-  return wrk.format(${luaString(request.method)}, ${request.path}${request.body ? `, nil, ${request.body}` : ''})
+  return wrk.format(${luaString(request.method)}, ${request.path}${request.body || request.headerTable ? `, ${request.headerTable ?? 'nil'}` : ''}${request.body ? `, ${request.body}` : ''})
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -56,7 +58,8 @@ end
 const scriptDir = mkdtempSync(join(tmpdir(), 'inventory-bench-lua-'))
 let scriptCount = 0
 
-export async function runWrk(wrk: string, url: string, request: WrkRequest, connections: number, seconds: number): Promise<WrkResult> {
+/** `stop`: ends the run early (wrk stops on SIGINT and still reports). */
+export async function runWrk(wrk: string, url: string, request: WrkRequest, connections: number, seconds: number, stop?: AbortSignal): Promise<WrkResult> {
   const file = join(scriptDir, `workload-${++scriptCount}.lua`)
   writeFileSync(file, script(request))
   // Two threads: one per core, so the load generator is never the single-threaded bottleneck of the H ceiling.
@@ -64,6 +67,7 @@ export async function runWrk(wrk: string, url: string, request: WrkRequest, conn
     stdout: 'pipe',
     stderr: 'pipe',
   })
+  stop?.addEventListener('abort', () => child.kill('SIGINT'))
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '))
   if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${err || out}`)

@@ -12,7 +12,7 @@ const MEANINGS: Record<string, string> = {
   Conflict: 'The request conflicts with the current data; nothing was changed.',
   'Payload too large': 'The body is larger than the configured limit (BODY_LIMIT_BYTES).',
   'Unsupported media type': 'The body is not JSON: only `application/json` (and `+json` types) is read.',
-  'Too many requests': 'Too many failed password checks for this username; retry after `Retry-After` seconds.',
+  'Too many requests': 'Too many failed password checks for this username or from this client address, or too many running at once from it; retry after `Retry-After` seconds.',
   'Service Unavailable': 'The database does not answer.',
   'Internal Server Error': 'Something unexpected failed (a database outage, for instance); the details are logged under the X-Request-Id.',
 }

@@ -32,10 +32,14 @@ export const WWW_AUTHENTICATE = 'Basic realm="inventory", charset="UTF-8", Beare
 export const unauthorized = (message: string) =>
   new HttpError(401, 'Unauthorized', message, { 'www-authenticate': WWW_AUTHENTICATE })
 
-export const tooManyRequests = (retryAfterSeconds: number) =>
-  new HttpError(429, 'Too many requests', 'Too many failed login attempts; try again later.', {
-    'retry-after': String(retryAfterSeconds),
-  })
+const tooMany = (message: string) => (retryAfterSeconds: number) =>
+  new HttpError(429, 'Too many requests', message, { 'retry-after': String(retryAfterSeconds) })
+
+/** The username's failed-login allowance is spent. */
+export const tooManyRequests = tooMany('Too many failed login attempts; try again later.')
+
+/** The client address has too many password checks running, or too many failures in the window. */
+export const tooManyPasswordChecks = tooMany('Too many password checks from this address; try again later.')
 
 export const payloadTooLarge = (limitBytes: number) =>
   new HttpError(413, 'Payload too large', `The request body must not exceed ${limitBytes} bytes.`)

@@ -26,7 +26,7 @@ const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
   },
   429: {
     'Retry-After': {
-      description: 'Seconds until this username may try again.',
+      description: 'Seconds until the username or client address may try again.',
       schema: { type: 'integer', example: config.LOGIN_LOCKOUT_SECONDS },
     },
   },

@@ -73,21 +73,28 @@ export const freeText = (label: string, max: number) => {
 }
 
 export const integer = (label: string, min: number, max: number) => {
-  const error = fieldMessages(label)
+  const messages = fieldMessages(label)
+  // z.int() has a range of its own (±2^53-1): past it, the message names this field's real bounds.
+  const error = (issue: z.core.$ZodRawIssue) =>
+    issue.code === 'too_big' ? `${label} must be at most ${max}.` : issue.code === 'too_small' ? `${label} must be at least ${min}.` : messages(issue)
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
 
 export const positiveIdMessage = (label: string) => `${label} must be a positive integer.`
 
-/** A positive 32-bit id in the path, given as digits only ("1e3", " 5" and "05" are refused). */
+/** An id as text: a positive 32-bit integer (PostgreSQL's integer), digits only ("1e3", " 5" and "05" are refused). */
+const ID_DIGITS = /^[1-9]\d{0,9}$/
+export const isIdText = (text: string) => ID_DIGITS.test(text) && Number(text) <= 2_147_483_647
+
+/** A positive 32-bit id in the path. */
 export const pathId = (label: string) =>
   z.object({
     // The type error too: a path segment that is not valid percent-encoding reaches zod as null.
     id: z
       .string({ error: positiveIdMessage(label) })
-      .regex(/^[1-9]\d{0,9}$/, { error: positiveIdMessage(label) })
+      .regex(ID_DIGITS, { error: positiveIdMessage(label) }) // the pattern, for the OpenAPI document
+      .refine(isIdText, { error: positiveIdMessage(label) })
       .transform(Number)
-      .refine((id) => id <= 2_147_483_647, { error: positiveIdMessage(label) })
       .meta({ description: `${label}: a positive integer.`, example: '1' }),
   })
 

@@ -8,7 +8,9 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../../src/modules/auth/throttle'
+import { SignJWT } from 'jose'
+import { config } from '../../src/config'
+import { resetLoginThrottle } from '../../src/modules/auth/throttle'
 import { swaggerAssetNames } from '../../src/http/swagger-ui'
 import type { Role } from '../../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './support'
@@ -190,7 +192,13 @@ const hostileValue: fc.Arbitrary<unknown> = weighted<unknown>(
   [1, idArray],
   [1, protoObject],
   [1, fc.jsonValue({ maxDepth: 3 })],
-  [1, fc.constant(new Raw('['.repeat(5000) + ']'.repeat(5000)))],
+  // Nesting at any depth, arrays or objects: past 32 levels the reader refuses it before parsing.
+  [
+    1,
+    fc.tuple(fc.integer({ min: 2, max: 200_000 }), fc.boolean()).map(([depth, arrays]) =>
+      new Raw(arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+    ),
+  ],
 )
 
 const EXTRA_KEYS = ['__proto__', 'constructor', 'prototype', 'id', 'user_id', 'role', 'status', 'deleted_at', 'password_hash', 'is_admin', `${CANARY}key`]
@@ -234,11 +242,23 @@ const rawBody = fc.constantFrom(
   '\u0000Zq7Cnry', '\ufeff{}', '{"a":"\\ud800Zq7Cnry"}', '{"a":"\\u0000Zq7Cnry"}', '<xml>Zq7Cnry</xml>', 'username=Zq7Cnry&password=x',
 )
 
-function bodyFor(endpoint: Endpoint): fc.Arbitrary<string | undefined> {
+/** Byte sequences that are not UTF-8: a Latin-1 é, a bad continuation, an encoded surrogate, a 5-byte form, a stray byte. */
+const INVALID_UTF8 = [[0xe9], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff]]
+
+/** The text with bytes that are not UTF-8 spliced in somewhere: refused, never stored altered. */
+const withInvalidUtf8 = (text: fc.Arbitrary<string>) =>
+  text.chain((body) =>
+    fc
+      .tuple(fc.nat({ max: body.length }), fc.constantFrom(...INVALID_UTF8))
+      .map(([at, bytes]) => new Uint8Array(Buffer.concat([Buffer.from(body.slice(0, at)), Buffer.from(bytes), Buffer.from(body.slice(at))]))),
+  )
+
+function bodyFor(endpoint: Endpoint): fc.Arbitrary<string | Uint8Array | undefined> {
   if (endpoint.method === 'GET') return fc.constant(undefined)
   const shaped = endpoint.body ? objectBody(endpoint.body) : fc.constant('{}')
-  return weighted<string | undefined>(
+  return weighted<string | Uint8Array | undefined>(
     [16, shaped],
+    [2, withInvalidUtf8(shaped)],
     // Cut short somewhere: malformed JSON that still carries hostile values.
     [4, shaped.chain((text) => fc.nat({ max: Math.max(0, text.length - 1) }).map((end) => text.slice(0, end)))],
     [4, rawBody],
@@ -301,6 +321,22 @@ function focusedQuery(endpoint: Endpoint): fc.Arbitrary<string> {
 
 type Who = 'anonymous' | 'garbage' | keyof Seeded
 
+const now = Math.floor(Date.now() / 1000)
+/** Correctly signed tokens whose `sub` is no user id, or whose `iat` is beyond the clock leeway. */
+const OUT_OF_RANGE_TOKENS = await Promise.all(
+  [
+    { sub: '2147483648' }, { sub: '99999999999999999999' }, { sub: '0' }, { sub: '-1' }, { sub: '1e3' },
+    { sub: '1', iat: now + 3600 }, { sub: '1', iat: now + 365 * 86400 },
+  ].map(async ({ iat, ...claims }) => {
+    const token = await new SignJWT({ role: 'admin', ver: 0, iss: 'inventory-api', aud: 'inventory-api', ...claims })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt(iat ?? now)
+      .setExpirationTime(now + 3600)
+      .sign(new TextEncoder().encode(process.env.JWT_SECRET))
+    return `Bearer ${token}`
+  }),
+)
+
 /** Headers carry bytes 0x20-0xFF (and tab) only: keep what a client could actually send. */
 const headerText = (text: string) => text.replace(/[^\t\x20-\x7e\x80-\xff]/g, '').trim().slice(0, 2000)
 
@@ -317,6 +353,8 @@ const garbageAuthorization = weighted<string>(
     ),
   ],
   [1, fc.constant(`Basic ${Buffer.from(`admin:${'x'.repeat(10_000)}`).toString('base64')}`)],
+  // Signed with the server's own key, with claims it must still refuse.
+  [1, fc.constantFrom(...OUT_OF_RANGE_TOKENS)],
 )
 
 const CONTENT_TYPES = [
@@ -359,7 +397,7 @@ const headerArbs = fc.record<Generated>({
 interface Case {
   path: string
   search: string
-  body: string | undefined
+  body: string | Uint8Array | undefined
   generated: Generated
 }
 
@@ -421,7 +459,14 @@ beforeAll(async () => {
 const KNOWN_STATUSES = new Set([200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 429])
 
 /** Failures the body parser produces before any guard runs: they legitimately come first. */
-const BODY_LEVEL_ERRORS = new Set(['Invalid input|The request body is not valid JSON.', 'Unsupported media type', 'Payload too large'])
+const BODY_LEVEL_ERRORS = new Set([
+  'Invalid input|The request body is not valid JSON.',
+  'Invalid input|The request body is not valid UTF-8.',
+  'Invalid input|The request body is nested too deeply (at most 32 levels).',
+  'Invalid input|The request body has too many items (at most 20000).',
+  'Unsupported media type',
+  'Payload too large',
+])
 const isBodyLevel = (body: { error: string; message: string }) =>
   BODY_LEVEL_ERRORS.has(body.error) || BODY_LEVEL_ERRORS.has(`${body.error}|${body.message}`)
 
@@ -437,11 +482,11 @@ function collectEchoes(value: unknown, key: string | undefined, found: string[])
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) collectEchoes(v, k, found)
 }
 
-async function runCase(endpoint: Endpoint, path: string, search: string, body: string | undefined, generated: Generated) {
+async function runCase(endpoint: Endpoint, path: string, search: string, body: string | Uint8Array | undefined, generated: Generated) {
   // A success may have changed the world; the next case starts from the same one again.
   if (JSON.stringify(lastState) !== JSON.stringify(worldState)) await buildWorld()
   // Failed password checks are throttled per username; each case starts with a clean slate.
-  loginThrottle.reset()
+  await resetLoginThrottle()
 
   const headers = new Headers()
   const { who, via } = generated
@@ -499,6 +544,7 @@ async function runCase(endpoint: Endpoint, path: string, search: string, body: s
       }
     }
   } else {
+    expect(body instanceof Uint8Array, `a body that is not UTF-8 was accepted: ${context}`).toBe(false)
     const protectedRoute = endpoint.access !== 'public' && endpoint.access !== 'optional'
     if (protectedRoute) expect(who === 'anonymous' || who === 'garbage', `unauthenticated success: ${context}`).toBe(false)
     if (who !== 'anonymous' && who !== 'garbage') expect(allows(endpoint.access, users[who].role), `role passed a guard: ${context}`).toBe(true)
@@ -540,6 +586,36 @@ describe('fuzzing every endpoint', () => {
       await checkProperty(name, FILE, property, numRuns)
     }, 120_000)
   }
+
+  test('concurrent wrong passwords for one username, by /login and Basic mixed: LOGIN_MAX_FAILURES are verified, the rest 429', async () => {
+    const name = 'concurrent wrong passwords: LOGIN_MAX_FAILURES verified, the rest 429'
+    const property = fc.asyncProperty(
+      fc.integer({ min: 1, max: 60 }),
+      fc.constantFrom('admin', 'customer', 'Customer', 'nobody'),
+      fc.array(fc.constantFrom('login-json', 'login-basic', 'basic-route'), { minLength: 1, maxLength: 3 }),
+      async (guesses, username, ways) => {
+        await resetLoginThrottle()
+        const statuses = await Promise.all(
+          Array.from({ length: guesses }, async (_, i) => {
+            const password = `guess-${i}`
+            const way = ways[i % ways.length]
+            const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+            const response =
+              way === 'login-json'
+                ? await call('POST', '/login', { body: { username, password } })
+                : await call(way === 'login-basic' ? 'POST' : 'GET', way === 'login-basic' ? '/login' : '/products', { as: { header: basic } })
+            if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0)
+            return response.status
+          }),
+        )
+        const verified = Math.min(guesses, config.LOGIN_MAX_FAILURES)
+        expect(statuses.filter((status) => status === 401).length, `${guesses} guesses for ${username} by ${ways}`).toBe(verified)
+        expect(statuses.filter((status) => status === 429).length).toBe(guesses - verified)
+      },
+    )
+    await checkProperty(name, FILE, property, 10)
+    await resetLoginThrottle()
+  }, 120_000)
 
   test('unknown methods and paths → 404 Not Found as JSON', async () => {
     const name = 'unknown methods and paths → 404 Not Found as JSON'

@@ -10,7 +10,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { loginThrottle } from '../../src/modules/auth/throttle'
+import { resetLoginThrottle } from '../../src/modules/auth/throttle'
 import type { Role } from '../../src/modules/users/user.entity'
 import { checkProperty, snapshot } from './support'
 import { call, query, resetDatabase, type TestResponse } from '../support/helpers'
@@ -628,7 +628,7 @@ async function runSequence(ops: Op[]) {
   let before = await snapshot()
   for (const [index, op] of ops.entries()) {
     // Failed password checks are throttled per username (tested on their own): each step starts clean.
-    loginThrottle.reset()
+    await resetLoginThrottle()
     const { response, expected } = await run(model, op)
     const tally = `${op.kind} ${response.status}`
     outcomes.set(tally, (outcomes.get(tally) ?? 0) + 1)

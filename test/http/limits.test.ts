@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { configSchema } from '../../src/config'
+import { DRAIN_MAX_BYTES } from '../../src/http/json-body'
 import { insertProduct } from '../support/fixtures'
 import { app, call, insertCategory, query, resetDatabase, type Seeded } from '../support/helpers'
 
@@ -43,12 +44,12 @@ describe('request body size (BODY_LIMIT_BYTES, 1 MiB by default)', () => {
     expect(over.body).toEqual(TOO_LARGE)
   })
 
-  test('a streamed body (no Content-Length) is refused as soon as it passes the limit, not after buffering it all', async () => {
+  test('a streamed body (no Content-Length) is refused once it passes the limit; the rest is drained (bounded), never buffered', async () => {
     let pulled = 0
     const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
-        // 100 MiB on offer: the app must stop pulling right after the first MiB.
+        // 100 MiB on offer: past the first MiB the app only drains, at most DRAIN_MAX_BYTES, and stops.
         if (pulled++ < 1600) controller.enqueue(chunk)
         else controller.close()
       },
@@ -58,7 +59,7 @@ describe('request body size (BODY_LIMIT_BYTES, 1 MiB by default)', () => {
     )
     expect(response.status).toBe(413)
     expect(await response.json()).toEqual(TOO_LARGE)
-    expect(pulled).toBeLessThan(LIMIT / chunk.length + 4)
+    expect(pulled).toBeLessThan((LIMIT + DRAIN_MAX_BYTES) / chunk.length + 4)
   })
 })
 
@@ -373,6 +374,31 @@ describe('over a real socket, against the server as src/index.ts starts it', () 
     })
     expect(statusLine(raw)).toBe('HTTP/1.1 413 Payload Too Large')
     expect(JSON.parse(bodyOf(raw))).toEqual(TOO_LARGE)
+  })
+
+  test('a client that writes its whole 3 MB body before reading gets the JSON 413 too (was a reset: the body is drained first)', async () => {
+    const size = 3 * 1024 * 1024
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = `POST /categories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`
+      const reply = await new Promise<{ error?: string; text: string }>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1')
+        let text = ''
+        let error: string | undefined
+        socket.on('error', (failure: NodeJS.ErrnoException) => (error ??= failure.code))
+        socket.on('close', () => resolve({ error, text }))
+        // As Python's urllib: the headers, then the body in one piece, and only then reading.
+        socket.write(head)
+        const readAfterWriting = () =>
+          socket.on('data', (data) => {
+            text += data.toString('latin1')
+            if (text.includes('"}')) socket.end()
+          })
+        void Bun.sleep(50).then(() => socket.write(Buffer.alloc(size, 'x'), readAfterWriting))
+      })
+      expect(reply.error).toBeUndefined()
+      expect(reply.text.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large')
+      expect(JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4))).toEqual(TOO_LARGE)
+    }
   })
 
   test('a chunked body without Content-Length gets the JSON 413 once it passes the limit', async () => {

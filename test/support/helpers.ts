@@ -70,14 +70,14 @@ const SEED: Array<Omit<TestUser, 'id'>> = [
 
 export type Seeded = Record<'admin' | 'manager' | 'customer' | 'other', TestUser>
 
-const TABLES = ['webhook_deliveries', 'webhook_endpoints', 'idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
+const TABLES = ['webhook_deliveries', 'webhook_endpoints', 'login_throttle', 'idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
 
 /** Empties every table and seeds one user per role (plus a second customer). */
 export async function resetDatabase(): Promise<Seeded> {
   await dataSource.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`)
   // Queued webhook jobs name deliveries by id, and the ids restart: drop the jobs with them.
   await dataSource.query('SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs')
-  clearAuthCaches()
+  await clearAuthCaches()
   const seeded = {} as Seeded
   for (const user of SEED) {
     const [row] = await dataSource.query(

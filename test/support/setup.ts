@@ -14,6 +14,8 @@ Object.assign(process.env, {
   PASSWORD_TIME_COST: '1',
   LOGIN_MAX_FAILURES: '5',
   LOGIN_LOCKOUT_SECONDS: '60',
+  // Tests that listen on a socket name their client with X-Forwarded-For from 127.0.0.1.
+  TRUSTED_PROXIES: '127.0.0.1',
   MIGRATIONS_RUN: 'false',
   // Fast webhook retries (100 ms, 500 ms, 2.5 s) and timeout, so that retry tests take seconds.
   WEBHOOK_RETRY_BASE_MS: '100',

@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia'
 import { config } from '../../config'
+import { clientAddress } from '../../http/client-address'
 import { errorResponses, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { invalidInput, tooManyRequests, unauthorized } from '../../http/errors'
+import { invalidInput, unauthorized } from '../../http/errors'
 import { decodeBasic, parseAuthorization } from './credentials'
+import { THROTTLE_ERRORS } from './throttle'
 import { loginBody, tokenResponse } from './schemas'
 import { authenticatePassword, invalidCredentials } from './service'
 import { tokenSigner } from './tokens'
@@ -18,10 +20,10 @@ export const authRoutes = new Elysia({ tags: ['Authentication'] })
   .use(tokenSigner)
   .post(
     '/login',
-    async ({ body, request, jwt, set }) => {
+    async ({ body, request, jwt, set, server }) => {
       const credentials = body ?? basicCredentials(request.headers.get('authorization'))
       if (!credentials) throw noCredentials()
-      const user = await authenticatePassword(credentials.username, credentials.password)
+      const user = await authenticatePassword(credentials.username, credentials.password, clientAddress(request, server))
       const access_token = await jwt.sign({
         sub: String(user.id),
         username: user.username,
@@ -42,7 +44,7 @@ export const authRoutes = new Elysia({ tags: ['Authentication'] })
           ...JSON_BODY_ERRORS,
           invalidCredentials(),
           noCredentials(),
-          tooManyRequests(config.LOGIN_LOCKOUT_SECONDS),
+          ...THROTTLE_ERRORS,
         ),
       },
       detail: {
@@ -50,7 +52,7 @@ export const authRoutes = new Elysia({ tags: ['Authentication'] })
         security: [{}, { basic: [] }],
         summary: 'Log in and get a JWT',
         description:
-          'Authenticate with Basic credentials or a JSON body `{username, password}` and receive a Bearer token. Repeated failures for one username are throttled (429 with Retry-After).',
+          'Authenticate with Basic credentials or a JSON body `{username, password}` and receive a Bearer token. Password checks are throttled (429 with Retry-After): LOGIN_MAX_FAILURES failures per username and LOGIN_ADDRESS_MAX_FAILURES per client address in a window of LOGIN_LOCKOUT_SECONDS, shared by every process; and PASSWORD_CHECKS_PER_ADDRESS checks at a time per address.',
       },
     },
   )

@@ -1,6 +1,7 @@
 import { jwt } from '@elysiajs/jwt'
 import { config } from '../../config'
 import { unauthorized } from '../../http/errors'
+import { isIdText } from '../../http/validation'
 
 export const invalidToken = () => unauthorized('The token is invalid or has expired.')
 
@@ -15,8 +16,15 @@ export const tokenSigner = jwt({
 
 export type TokenVerifier = (typeof tokenSigner)['decorator']['jwt']
 
+/**
+ * How far in the future a token's `iat` may be: the clocks of replicas differ by seconds, and a
+ * token issued later than that was not issued by one of them (a leaked key's long-lived forgery).
+ */
+const IAT_LEEWAY_SECONDS = 60
+
 interface TokenClaims {
-  sub: string
+  /** `sub`, the user id. */
+  userId: number
   ver: unknown
   /** Expiry, in seconds since the epoch. */
   exp: number
@@ -46,8 +54,10 @@ export async function verifyToken(token: string, jwt: TokenVerifier): Promise<To
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   })
-  if (!claims || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw invalidToken()
-  const verified = { sub: claims.sub, ver: claims.ver, exp: claims.exp }
+  if (!claims || typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.iat > now + IAT_LEEWAY_SECONDS) throw invalidToken()
+  // Signed is not sensible: an id no row can have would fail in PostgreSQL (integer out of range).
+  if (typeof claims.sub !== 'string' || !isIdText(claims.sub)) throw invalidToken()
+  const verified = { userId: Number(claims.sub), ver: claims.ver, exp: claims.exp }
   if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.clear()
   verifiedTokens.set(token, verified)
   return verified
