@@ -3,10 +3,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm'
 /**
  * Webhook endpoints and their deliveries (the transactional outbox), and the triggers that write
  * them: every statement that inserts movements, alerts or orders, or changes an order's status,
- * writes one delivery per event and subscribed endpoint and queues its graphile-worker job, in
- * that statement's transaction, so every path emits with no code of its own and the one-statement
- * order keeps its one round trip. The graphile_worker schema is installed by its own migrator,
- * which runs before these migrations (src/db/database.ts).
+ * writes one delivery per event and subscribed endpoint in that statement's transaction, so every
+ * path emits with no code of its own and the one-statement order keeps its one round trip. The
+ * triggers queue no job themselves: graphile-worker's add_jobs() always NOTIFYs, and PostgreSQL
+ * commits transactions that NOTIFY one at a time. The relay task (src/modules/webhooks/relay.ts)
+ * moves unqueued deliveries into jobs in batches, off the change's transaction. The graphile_worker
+ * schema is installed by its own migrator, which runs before these migrations (src/db/database.ts).
  */
 /**
  * The trigger functions: each event type's data, built from the statement's transition table
@@ -51,8 +53,9 @@ export class Webhooks1796116707188 implements MigrationInterface {
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`CREATE TABLE "webhook_endpoints" ("id" SERIAL NOT NULL, "url" character varying(2048) NOT NULL, "events" character varying(32) array NOT NULL, "description" text, "secret" text NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_054c4cfb95223732f5939d2d546" PRIMARY KEY ("id"))`)
-    await queryRunner.query(`CREATE TABLE "webhook_deliveries" ("id" BIGSERIAL NOT NULL, "endpoint_id" integer NOT NULL, "event_id" character varying(40) NOT NULL, "event_type" character varying(32) NOT NULL, "payload" json NOT NULL, "status" character varying(16) NOT NULL DEFAULT 'pending', "attempts" integer NOT NULL DEFAULT '0', "last_status_code" integer, "last_error" text, "next_attempt_at" TIMESTAMP WITH TIME ZONE DEFAULT now(), "delivered_at" TIMESTAMP WITH TIME ZONE, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "webhook_deliveries_status_check" CHECK ("status" IN ('pending', 'delivered', 'failed')), CONSTRAINT "PK_535dd409947fb6d8fc6dfc0112a" PRIMARY KEY ("id"))`)
+    await queryRunner.query(`CREATE TABLE "webhook_deliveries" ("id" BIGSERIAL NOT NULL, "endpoint_id" integer NOT NULL, "event_id" character varying(40) NOT NULL, "event_type" character varying(32) NOT NULL, "payload" json NOT NULL, "status" character varying(16) NOT NULL DEFAULT 'pending', "attempts" integer NOT NULL DEFAULT '0', "last_status_code" integer, "last_error" text, "next_attempt_at" TIMESTAMP WITH TIME ZONE DEFAULT now(), "queued" boolean NOT NULL DEFAULT false, "delivered_at" TIMESTAMP WITH TIME ZONE, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "webhook_deliveries_status_check" CHECK ("status" IN ('pending', 'delivered', 'failed')), CONSTRAINT "PK_535dd409947fb6d8fc6dfc0112a" PRIMARY KEY ("id"))`)
     await queryRunner.query(`CREATE INDEX "webhook_deliveries_endpoint_id_idx" ON "webhook_deliveries" ("endpoint_id", "id") `)
+    await queryRunner.query(`CREATE INDEX "webhook_deliveries_unqueued_idx" ON "webhook_deliveries" ("id") WHERE "queued" = false`)
     await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_endpoint_id_fkey" FOREIGN KEY ("endpoint_id") REFERENCES "webhook_endpoints"("id") ON DELETE CASCADE ON UPDATE NO ACTION`)
 
     // The API's timestamp format (JavaScript's toISOString), so event bodies read like responses.
@@ -61,26 +64,17 @@ export class Webhooks1796116707188 implements MigrationInterface {
     // Read through to_jsonb so that sku is included once the column exists and null before.
     await queryRunner.query(`CREATE FUNCTION webhook_product(p products) RETURNS json LANGUAGE sql STABLE AS
       $$ SELECT json_build_object('id', p.id, 'sku', to_jsonb(p) -> 'sku', 'name', p.name) $$`)
-    // One event per element of \`events\` (its data), one delivery per subscribed endpoint, one job per delivery.
+    // One event per element of \`events\` (its data), its body built once, one delivery row per subscribed endpoint (plpgsql: its plan is cached).
     await queryRunner.query(`CREATE FUNCTION webhook_enqueue(event_type text, events json[]) RETURNS void LANGUAGE plpgsql AS $$
-      DECLARE
-        queued integer;
       BEGIN
-        WITH event AS MATERIALIZED (
-          SELECT 'evt_' || replace(gen_random_uuid()::text, '-', '') AS id, data FROM unnest(events) AS data
-        ), delivery AS (
-          INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-          SELECT endpoint.id, event.id, event_type,
-            json_build_object('id', event.id, 'type', event_type, 'timestamp', iso_utc(now()), 'data', event.data)
-          FROM event CROSS JOIN webhook_endpoints endpoint
-          WHERE event_type = ANY (endpoint.events)
-          RETURNING id
-        ), job AS (
-          SELECT array_agg(ROW('webhook_delivery', json_build_object('delivery_id', id, 'attempt', 0),
-            NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec) AS specs
-          FROM delivery
-        )
-        SELECT count(*) INTO queued FROM job, graphile_worker.add_jobs(job.specs) WHERE job.specs IS NOT NULL;
+      WITH event AS MATERIALIZED (
+        SELECT id, json_build_object('id', id, 'type', event_type, 'timestamp', iso_utc(now()), 'data', data) AS body
+        FROM (SELECT 'evt_' || replace(gen_random_uuid()::text, '-', '') AS id, data FROM unnest(events) AS data) AS made
+      )
+      INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
+      SELECT endpoint.id, event.id, event_type, event.body
+      FROM event CROSS JOIN webhook_endpoints endpoint
+      WHERE event_type = ANY (endpoint.events);
       END $$`)
 
     for (const [name, eventType, data] of EMITTERS) {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { dataSource } from '../../src/db/data-source'
+import { webhookDeliveries } from '../../src/modules/metrics/registry'
 import { startDeliveryWorker } from '../../src/modules/webhooks/worker'
 import { waitFor } from '../faults/harness'
 import { insertProduct } from '../support/fixtures'
@@ -217,6 +218,13 @@ describe('events from every path', () => {
   })
 })
 
+/** inventory_webhook_deliveries_total by outcome, as /metrics shows it (the worker runs in this process). */
+async function attemptOutcomes(): Promise<Record<string, number>> {
+  const { values } = await webhookDeliveries.get()
+  return Object.fromEntries(values.map(({ labels, value }) => [String(labels.outcome), value]))
+}
+
+// The first attempt waits for the relay (up to about 2 s), then the retry schedule runs: these take longer than the default 5 s.
 describe('delivery', () => {
   test('receiver down (refused, 500, timeout) → retried with growing delays, same webhook-id, delivered once it answers 2xx', async () => {
     const receiver = newReceiver()
@@ -246,11 +254,12 @@ describe('delivery', () => {
     const [delivered] = await deliveriesOf(endpointId)
     expect(delivered).toMatchObject({ status: 'delivered', attempts: 4, last_status_code: 200, last_error: null, next_attempt_at: null })
     expect(delivered!.delivered_at).not.toBeNull()
-  })
+  }, 20_000)
 
-  test('an endpoint that keeps failing → failed after the retry window; a re-send delivers it with the same webhook-id', async () => {
+  test('an endpoint that keeps failing → failed after the retry window; a re-send delivers it with the same webhook-id; each attempt counted by outcome', async () => {
     const receiver = newReceiver()
     receiver.answer = () => 503
+    const countsBefore = await attemptOutcomes()
     const { id: endpointId } = await register(receiver.url, ['order.created'])
     const productId = await insertProduct({ stock: 5 })
     await call('POST', '/orders', { as: users.customer, body: { product_id: productId, quantity: 1 } })
@@ -270,12 +279,14 @@ describe('delivery', () => {
     expect(new Set(receiver.received.map((entry) => entry.id)).size).toBe(1)
     const [delivered] = await deliveriesOf(endpointId)
     expect(delivered).toMatchObject({ status: 'delivered', attempts: 5, last_status_code: 204 })
+    const countsAfter = await attemptOutcomes()
+    expect(Object.fromEntries(Object.entries(countsAfter).map(([outcome, n]) => [outcome, n - (countsBefore[outcome] ?? 0)]))).toEqual({ retry: 3, failed: 1, delivered: 1 })
     const again = await call('POST', `/webhooks/${endpointId}/deliveries/${failed.id}/retry`, { as: users.admin })
     expect({ status: again.status, body: again.body }).toEqual({
       status: 409,
       body: { error: 'Conflict', message: 'Only a failed delivery can be re-sent; this one is pending or delivered.' },
     })
-  })
+  }, 20_000)
 
   test('a redirect is not followed: it counts as a failed attempt', async () => {
     const receiver = newReceiver()

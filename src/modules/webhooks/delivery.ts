@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import { z } from 'zod'
 import { config } from '../../config'
 import { log } from '../../http/logger'
+import { webhookDeliveries } from '../metrics/registry'
 import { PENDING_DELIVERY, RECORD_ATTEMPT } from './sql'
 import { refusalOf } from './url-safety'
 
@@ -93,7 +94,8 @@ export async function deliverWebhook(payload: unknown, helpers: JobHelpers): Pro
       retryAt,
     ]),
   )
-  // Where each attempt's outcome is known (for delivery metrics by outcome).
   const status = rows[0]?.status
+  if (!status) return // another copy of this job recorded the attempt first
+  webhookDeliveries.inc({ outcome: status === 'pending' ? 'retry' : status })
   if (status === 'failed') log.warn('webhook delivery failed', { delivery_id: job.delivery_id, attempts: job.attempt + 1, error: outcome.error })
 }

@@ -76,7 +76,7 @@ export async function listDeliveries(endpointId: number, limit: number, offset: 
 
 export const notResendable = () => conflict('Only a failed delivery can be re-sent; this one is pending or delivered.')
 
-/** A failed delivery gets one more attempt, now, with the same event id (webhook-id). */
+/** A failed delivery gets one more attempt, as soon as the relay queues it, with the same event id (webhook-id). */
 export async function resendDelivery(endpointId: number, deliveryId: number): Promise<PublicDelivery> {
   const [resent]: DeliveryRow[] = await dataSource.query(RESEND_FAILED, [endpointId, deliveryId])
   if (resent) return toPublicDelivery(resent)

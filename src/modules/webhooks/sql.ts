@@ -1,6 +1,7 @@
 /** The delivery statements, shared by the API (re-send) and the worker (attempts). */
 
 export const DELIVERY_TASK = 'webhook_delivery'
+export const RELAY_TASK = 'webhook_relay'
 
 /** Queues the job for a delivery's next attempt; a job carries the attempt count it expects, so a stale copy does nothing. */
 export const queueAttempt = (deliveryId: string, attemptsMade: string, runAt: string) =>
@@ -8,14 +9,38 @@ export const queueAttempt = (deliveryId: string, attemptsMade: string, runAt: st
 
 export const PUBLIC_DELIVERY_COLUMNS = `id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at`
 
-/** A failed delivery back to pending, and its job queued, in one statement: two concurrent re-sends queue one job. */
+/** A failed delivery back to pending and to the relay, which queues its next attempt: two concurrent re-sends change one row once. */
 export const RESEND_FAILED = `
   WITH resent AS (
-    UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), last_error = NULL
+    UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), last_error = NULL, queued = false
     WHERE id = $2 AND endpoint_id = $1 AND status = 'failed'
     RETURNING ${PUBLIC_DELIVERY_COLUMNS}
-  ), queued AS (SELECT (${queueAttempt('id', 'attempts', 'now()')}).id FROM resent)
-  SELECT resent.* FROM resent, (SELECT count(*) FROM queued) AS job`
+  )
+  SELECT * FROM resent`
+
+/**
+ * Moves up to $1 unqueued deliveries into their first (or re-sent) attempt's jobs and marks them
+ * queued, in one transaction: add_jobs NOTIFYs once for the batch. SKIP LOCKED lets several
+ * processes relay at once without ever queueing one delivery twice.
+ */
+export const RELAY_DELIVERIES = `
+  WITH batch AS (
+    SELECT id FROM webhook_deliveries WHERE queued = false ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+  ), marked AS (
+    UPDATE webhook_deliveries d SET queued = true FROM batch WHERE d.id = batch.id RETURNING d.id, d.attempts
+  ), queued AS (
+    SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', json_build_object('delivery_id', id, 'attempt', attempts),
+      NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
+    FROM marked HAVING count(*) > 0
+  )
+  SELECT count(*)::int AS relayed FROM queued`
+
+/**
+ * The one relay job, by its key: \`preserve_run_at\` leaves a pending one's time alone, so every
+ * process ensures it at start and now and then; if the job is locked by a process that died,
+ * graphile-worker adds a new one beside it, so the relay never stays stopped.
+ */
+export const ENSURE_RELAY = `SELECT FROM graphile_worker.add_job('${RELAY_TASK}', '{}', job_key => '${RELAY_TASK}', job_key_mode => 'preserve_run_at')`
 
 /** What an attempt needs: only while the delivery is pending at the attempt count the job expects. */
 export const PENDING_DELIVERY = `

@@ -6,11 +6,12 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
 
 /**
  * One event for one endpoint (the transactional outbox): written by the triggers in the same
- * transaction as the change, then sent by the graphile-worker job that the same trigger queued.
+ * transaction as the change, moved into a graphile-worker job by the relay (`queued`), then sent.
  */
 @Entity({ name: 'webhook_deliveries' })
 @Check('webhook_deliveries_status_check', `"status" IN ('pending', 'delivered', 'failed')`)
 @Index('webhook_deliveries_endpoint_id_idx', ['endpointId', 'id'])
+@Index('webhook_deliveries_unqueued_idx', ['id'], { where: '"queued" = false' })
 export class WebhookDelivery {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string
@@ -47,6 +48,10 @@ export class WebhookDelivery {
 
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true, default: () => 'now()' })
   nextAttemptAt: Date | null
+
+  /** Whether the relay has queued its job; false again when a failed delivery is re-sent. */
+  @Column({ type: 'boolean', default: false })
+  queued: boolean
 
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt: Date | null

@@ -3,7 +3,8 @@ import pg from 'pg'
 import { config } from '../../config'
 import { log } from '../../http/logger'
 import { deliverWebhook } from './delivery'
-import { DELIVERY_TASK } from './sql'
+import { relayDeliveries } from './relay'
+import { DELIVERY_TASK, ENSURE_RELAY, RELAY_TASK } from './sql'
 
 /** graphile-worker's chatter ("completed task …") at debug, its warnings and errors as ours. */
 const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
@@ -40,7 +41,7 @@ const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT
 const UNLOCK_DEAD_WORKERS = `
   SELECT graphile_worker.force_unlock_workers(array_agg(DISTINCT locked_by))
   FROM graphile_worker.jobs
-  WHERE task_identifier = '${DELIVERY_TASK}' AND locked_at < now() - make_interval(secs => $1 / 1000.0)
+  WHERE task_identifier IN ('${DELIVERY_TASK}', '${RELAY_TASK}') AND locked_at < now() - make_interval(secs => $1 / 1000.0)
   HAVING count(*) > 0`
 
 const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'])
@@ -61,7 +62,8 @@ function survivingLostConnections(reason: unknown) {
 /**
  * Runs the delivery worker in this process, on a small pool of its own: every API process and
  * replica takes jobs from the same queue, and graphile-worker locks each job for one of them.
- * New jobs arrive through LISTEN/NOTIFY; retries (jobs due later) are found by polling.
+ * New jobs arrive through LISTEN/NOTIFY; retries and the relay's next run (jobs due later) are
+ * found by polling. The process ensures the relay job exists at start and at every lock sweep.
  */
 export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: () => Promise<void> }> {
   const pool = queuePool(databaseUrl, config.WEBHOOK_POOL_SIZE)
@@ -69,17 +71,19 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     pgPool: pool,
     concurrency: config.WEBHOOK_CONCURRENCY,
     noHandleSignals: true,
-    // Poll at least as often as the first retry is due, and every 2 s at most.
-    pollInterval: Math.min(2000, config.WEBHOOK_RETRY_BASE_MS),
+    // Poll at least as often as the first retry is due, and every second at most: the relay's next run is found by polling.
+    pollInterval: Math.min(1000, config.WEBHOOK_RETRY_BASE_MS),
     // On shutdown, in-flight sends are aborted after this; their jobs are retried by another process.
     gracefulShutdownAbortTimeout: 1000,
     logger: queueLogger,
     parsedCronItems: [],
-    taskList: { [DELIVERY_TASK]: deliverWebhook },
+    taskList: { [DELIVERY_TASK]: deliverWebhook, [RELAY_TASK]: relayDeliveries },
   })
   process.on('unhandledRejection', survivingLostConnections)
+  await pool.query(ENSURE_RELAY)
   const sweep = setInterval(() => {
     pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
+    pool.query(ENSURE_RELAY).catch((error) => log.warn('webhook relay not ensured', { error: String(error) }))
   }, STALE_LOCK_MS / 2)
   sweep.unref()
   return {
