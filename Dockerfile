@@ -1,14 +1,16 @@
-# syntax=docker/dockerfile:1
 # Inventory API image: production dependencies only, runs as the image's non-root `bun` user.
 #   docker build -t inventory-api .
 # The embedded PostgreSQL (an optional dependency for local development) is left out: the image
-# needs DATABASE_URL, which production requires anyway.
+# needs an external PostgreSQL (DATABASE_URL or DATABASE_HOST), which production requires anyway.
 ARG BUN_IMAGE=oven/bun:1-slim
 
 FROM ${BUN_IMAGE} AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
-RUN bun install --frozen-lockfile --production --omit=optional
+# Bun also installs the peers that elysia and @elysiajs/openapi declare for their type generation
+# (typescript, @types/bun); nothing at run time loads them.
+RUN bun install --frozen-lockfile --production --omit=optional \
+    && rm -rf node_modules/typescript node_modules/@types node_modules/bun-types node_modules/undici-types
 
 FROM ${BUN_IMAGE} AS runtime
 WORKDIR /app

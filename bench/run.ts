@@ -14,7 +14,7 @@ import { Client } from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
 import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
-import { BENCH_USER, seedBase, seedProducts } from './lib/seed'
+import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
@@ -146,7 +146,10 @@ async function main() {
   const login = await fetch(`${api.url}/login`, { method: 'POST', headers: { authorization: basic } })
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
   const bearer = `Bearer ${((await login.json()) as { access_token: string }).access_token}`
-  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic } }
+  const adminLogin = await fetch(`${api.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) })
+  if (adminLogin.status !== 200) throw new Error(`admin login failed: ${adminLogin.status} ${await adminLogin.text()}`)
+  const admin = `Bearer ${((await adminLogin.json()) as { access_token: string }).access_token}`
+  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic }, admin: { Authorization: admin } }
 
   const rows: Row[] = []
   const explains: Record<string, string> = {}
@@ -346,6 +349,7 @@ function checks(rows: Row[], loginFlood: LoginFlood | undefined): Check[] {
   ratio('list', 'GET /products?limit=50 (filter + sort)', 0.75)
   ratio('orders-spread', 'POST /orders spread', 0.6)
   ratio('orders-hot', 'POST /orders hot product', 0.8)
+  ratio('adjust', 'POST /products/{id}/stock-adjustments', 0.6)
   for (const connections of connectionCounts) {
     const plain = find('orders-spread', connections)
     const withWebhooks = find('orders-spread-webhooks', connections)

@@ -18,7 +18,8 @@ export interface Workload {
   key: string
   label: string
   dataset: Dataset['key']
-  auth: 'bearer' | 'basic'
+  /** `admin`: a Bearer token of the seeded admin, for the routes customers may not use. */
+  auth: 'bearer' | 'basic' | 'admin'
   request(dataset: Dataset, headers: Record<string, string>): WrkRequest
   /** One request whose response the H ceiling serves. */
   sample: { method: 'GET' | 'POST'; path: string; body?: unknown }
@@ -47,6 +48,10 @@ const luaList = (values: string[]) => `{${values.map((v) => JSON.stringify(v)).j
 const randomProductPath = (dataset: Dataset) => `"/products/" .. math.random(1, ${dataset.products})`
 const orderBody = (productId: string) => `'{"product_id":' .. ${productId} .. ',"quantity":1}'`
 const json = { 'Content-Type': 'application/json' }
+/** Items taking 1 unit each from random products (some repeated); the stocks of 10⁹ never run out. */
+const BULK_ITEMS = 100
+const bulkBody = (dataset: Dataset) =>
+  `(function() local t = {} for i = 1, ${BULK_ITEMS} do t[i] = '{"product_id":' .. math.random(1, ${dataset.products}) .. ',"delta":-1,"reason":"loss"}' end return '{"items":[' .. table.concat(t, ',') .. ']}' end)()`
 
 const search = (key: string, dataset: Dataset['key'], label: string, terms: string[]): Workload => ({
   key,
@@ -114,6 +119,31 @@ export const WORKLOADS: Workload[] = [
     auth: 'bearer',
     request: (_, headers) => ({ method: 'POST', path: '"/orders"', body: orderBody(String(HOT_PRODUCT_ID)), headers: { ...headers, ...json } }),
     sample: { method: 'POST', path: '/orders', body: { product_id: HOT_PRODUCT_ID, quantity: 1 } },
+  },
+  {
+    key: 'adjust',
+    label: 'POST /products/{id}/stock-adjustments',
+    dataset: 'main',
+    auth: 'admin',
+    request: (dataset, headers) => ({
+      method: 'POST',
+      path: `"/products/" .. math.random(1, ${dataset.products}) .. "/stock-adjustments"`,
+      body: `'{"delta":-1,"reason":"loss"}'`,
+      headers: { ...headers, ...json },
+    }),
+    sample: { method: 'POST', path: '/products/2/stock-adjustments', body: { delta: -1, reason: 'loss' } },
+  },
+  {
+    key: 'adjust-bulk',
+    label: `POST /stock-adjustments (${BULK_ITEMS} items)`,
+    dataset: 'main',
+    auth: 'admin',
+    request: (dataset, headers) => ({ method: 'POST', path: '"/stock-adjustments"', body: bulkBody(dataset), headers: { ...headers, ...json } }),
+    sample: {
+      method: 'POST',
+      path: '/stock-adjustments',
+      body: { items: Array.from({ length: BULK_ITEMS }, (_, i) => ({ product_id: 1 + i * 97, delta: -1, reason: 'loss' })) },
+    },
   },
   search('search-1k', 'search-1k', 'GET /products?q=<model code> at 1k', SELECTIVE_TERMS),
   search('search-broad-1k', 'search-1k', 'GET /products?q=<material noun> at 1k', BROAD_TERMS),

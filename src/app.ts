@@ -13,6 +13,7 @@ import { healthRoutes } from './modules/health/routes'
 import { metricsRoutes } from './modules/metrics/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { productRoutes } from './modules/products/routes'
+import { stockAdjustmentRoutes } from './modules/stock-adjustments/routes'
 import { userRoutes } from './modules/users/routes'
 import { webhookRoutes } from './modules/webhooks/routes'
 
@@ -53,6 +54,7 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(categoryRoutes)
     .use(productRoutes)
     .use(orderRoutes)
+    .use(stockAdjustmentRoutes)
     .use(alertRoutes)
     .use(webhookRoutes)
 }

@@ -47,6 +47,15 @@ const schema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    // The address in parts, when DATABASE_URL is unset: any password works as it is, with no URL encoding.
+    // (DATABASE_URL wins: the supervisor hands its workers the URL of the database it prepared.)
+    DATABASE_HOST: optionalText,
+    DATABASE_PORT: int(1, 65535).default(5432),
+    DATABASE_USER: optionalText,
+    DATABASE_PASSWORD: optionalText,
+    DATABASE_NAME: optionalText,
+    // A database that is still starting (compose starts both at once) is waited for, this long, at start.
+    DATABASE_CONNECT_RETRY_SECONDS: int(0, 3600).default(30),
     DATABASE_POOL_SIZE: int(1, 200).default(10),
     DATABASE_POOL_TIMEOUT_MS: int(100, 600_000).default(5000),
     DATABASE_STATEMENT_TIMEOUT_MS: int(0, 600_000).default(15_000),
@@ -107,9 +116,12 @@ const schema = z
         message: `must be more than DATABASE_POOL_TIMEOUT_MS + DATABASE_STATEMENT_TIMEOUT_MS (${databaseMs / 1000} s), or 0`,
       })
     }
+    if (env.DATABASE_HOST && !env.DATABASE_USER) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_USER'], message: 'is required with DATABASE_HOST' })
+    }
     if (env.NODE_ENV !== 'production') return
-    if (!env.DATABASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' })
+    if (!env.DATABASE_URL && !env.DATABASE_HOST) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production (or DATABASE_HOST and its parts)' })
     }
     if (!env.JWT_SECRET || Buffer.byteLength(env.JWT_SECRET) < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 bytes in production' })
@@ -121,6 +133,19 @@ export { schema as configSchema }
 
 export type Config = z.output<typeof schema> & { JWT_SECRET: string }
 
+/**
+ * DATABASE_URL from DATABASE_HOST and its parts, each percent-encoded: a password with `/`, `#`, `?`,
+ * `@` or `%` (base64 often has them) reaches PostgreSQL unchanged.
+ */
+function urlFromParts(env: z.output<typeof schema>): string | undefined {
+  if (!env.DATABASE_HOST) return undefined
+  const host = env.DATABASE_HOST.includes(':') ? `[${env.DATABASE_HOST}]` : env.DATABASE_HOST
+  const user = encodeURIComponent(env.DATABASE_USER ?? '')
+  const password = env.DATABASE_PASSWORD === undefined ? '' : `:${encodeURIComponent(env.DATABASE_PASSWORD)}`
+  const database = encodeURIComponent(env.DATABASE_NAME ?? env.DATABASE_USER ?? '')
+  return `postgres://${user}${password}@${host}:${env.DATABASE_PORT}/${database}`
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env)
   if (!parsed.success) {
@@ -130,7 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   // Outside production a missing secret gets a random one: tokens then last until the next restart.
   const JWT_SECRET = parsed.data.JWT_SECRET ?? crypto.randomUUID() + crypto.randomUUID()
-  return { ...parsed.data, JWT_SECRET }
+  return { ...parsed.data, DATABASE_URL: parsed.data.DATABASE_URL ?? urlFromParts(parsed.data), JWT_SECRET }
 }
 
 export const config = loadConfig()

@@ -7,6 +7,7 @@
 import { Pool } from 'pg'
 import { PLACE_ORDER, toPublicOrder } from '../../src/modules/orders/sql'
 import { GET_PRODUCT, listProductsQuery, toPublicProduct, type ProductFilters } from '../../src/modules/products/sql'
+import { ADJUST_STOCK, adjustmentParameters, toPublicMovements, type AdjustmentItem } from '../../src/modules/stock-adjustments/sql'
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) })
 const userId = Number(process.env.BENCH_USER_ID)
@@ -21,6 +22,12 @@ const prepared = (text: string, values: unknown[]) => {
 async function placeOrder(productId: number, quantity: number): Promise<Response> {
   const { rows: [order] } = await pool.query(prepared(PLACE_ORDER, [productId, quantity, userId]))
   return Response.json(toPublicOrder(order), { status: 201 })
+}
+
+/** The adjustments' success path: one statement for a batch of any size. (The bench never refuses one.) */
+async function adjust(items: AdjustmentItem[]) {
+  const { rows: [row] } = await pool.query(prepared(ADJUST_STOCK, adjustmentParameters(items, userId)))
+  return toPublicMovements(row, userId)
 }
 
 Bun.serve({
@@ -44,6 +51,19 @@ Bun.serve({
       })
       const { rows } = await pool.query(prepared(sql, params))
       return Response.json({ items: rows.map(toPublicProduct), total: rows[0] ? Number(rows[0].total) : 0, limit: params.at(-2), offset: params.at(-1) })
+    },
+    '/products/:id/stock-adjustments': {
+      POST: async (request) => {
+        const body = (await request.json()) as AdjustmentItem
+        const [movement] = await adjust([{ ...body, product_id: Number(request.params.id) }])
+        return Response.json(movement, { status: 201 })
+      },
+    },
+    '/stock-adjustments': {
+      POST: async (request) => {
+        const body = (await request.json()) as { items: AdjustmentItem[] }
+        return Response.json({ items: await adjust(body.items) }, { status: 201 })
+      },
     },
     '/orders': {
       POST: async (request) => {

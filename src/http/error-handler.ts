@@ -16,6 +16,9 @@ const LOCATION_MESSAGES: Record<string, string> = {
 function validationMessage(error: { type: string; valueError?: { path?: unknown; message?: string } }) {
   const issue = error.valueError
   const namesField = Array.isArray(issue?.path) ? issue.path.length > 0 : Boolean(issue?.path)
+  // An element of a bulk request's `items` is named by its position, as the spec's "Item 3: …".
+  const [list, index] = Array.isArray(issue?.path) ? issue.path : []
+  if (namesField && issue?.message && list === 'items' && typeof index === 'number') return `Item ${index + 1}: ${issue.message}`
   if (namesField && issue?.message) return issue.message
   return LOCATION_MESSAGES[error.type] ?? 'The request is invalid.'
 }

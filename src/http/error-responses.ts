@@ -10,6 +10,7 @@ const MEANINGS: Record<string, string> = {
   Unauthorized: 'Missing, malformed or wrong credentials, or an invalid, tampered or expired token.',
   Forbidden: 'Authenticated, but the role may not do this.',
   Conflict: 'The request conflicts with the current data; nothing was changed.',
+  'Precondition failed': 'The `If-Match` tag is no longer the current `ETag`: the resource changed since it was read; nothing was written.',
   'Payload too large': 'The body is larger than the configured limit (BODY_LIMIT_BYTES).',
   'Unsupported media type': 'The body is not JSON: only `application/json` (and `+json` types) is read.',
   'Too many requests': 'Too many failed password checks for this username or from this client address, or too many running at once from it; retry after `Retry-After` seconds.',

@@ -25,6 +25,10 @@ export const notFound = (entity: Entity, id: number) =>
 
 export const conflict = (message: string) => new HttpError(409, 'Conflict', message)
 
+/** A write whose If-Match no longer names the current version (`entity` as in "the product"). */
+export const preconditionFailed = (entity: 'product' | 'category') =>
+  new HttpError(412, 'Precondition failed', `The ${entity} has changed since it was read.`)
+
 export const forbidden = () => new HttpError(403, 'Forbidden', 'You do not have permission to perform this action.')
 
 export const WWW_AUTHENTICATE = 'Basic realm="inventory", charset="UTF-8", Bearer realm="inventory"'

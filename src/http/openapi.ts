@@ -3,12 +3,14 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { config } from '../config'
 import { WEBHOOKS_TAG_DESCRIPTION } from '../modules/webhooks/schemas'
+import { SENDS_ETAG } from './conditional'
 import { WWW_AUTHENTICATE } from './errors'
 
 type GeneratedDocument = {
   paths: Record<string, Record<string, Operation>>
 }
 type Operation = {
+  [SENDS_ETAG]?: boolean
   parameters?: Array<{ description?: string; schema?: { description?: string } }>
   requestBody?: { required?: boolean; content?: Record<string, { schema?: { type?: string | string[] } }> }
   responses?: Record<string, { content?: Record<string, MediaType>; headers?: Record<string, unknown> }>
@@ -32,21 +34,30 @@ const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
   },
 }
 
+const ETAG_HEADER = {
+  description: 'The entity tag of the current version (strong, RFC 9110): send it as `If-None-Match` on a read or `If-Match` on a write.',
+  schema: { type: 'string', example: '"3-5yd2wqkcb2ax"' },
+}
+
 /**
  * What the plugin's generator gets wrong or leaves out, corrected from what it did generate:
  * Swagger UI shows a parameter's own description, where the plugin keeps zod's in the schema; it
  * marks every body required, where a nullable one (POST /login) may be left out; a 204 has no
  * body; a string body is text; 401 and 429 always carry their header; and Swagger UI shows only
  * the first of a schema's examples, where named examples of the response give a choice of every
- * error body.
+ * error body. An operation marked with sendsEtag documents the ETag header of its successful and
+ * 304 responses.
  */
 function finishDocument(document: GeneratedDocument) {
   for (const operation of Object.values(document.paths).flatMap((methods) => Object.values(methods))) {
     for (const parameter of operation.parameters ?? []) parameter.description ??= parameter.schema?.description
     const bodyType = operation.requestBody?.content?.['application/json']?.schema?.type
     if (Array.isArray(bodyType) && bodyType.includes('null')) operation.requestBody!.required = false
+    const sendsEtag = operation[SENDS_ETAG]
+    delete operation[SENDS_ETAG]
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
-      if (status === '204') delete response.content
+      if (status === '204' || status === '304') delete response.content
+      if (sendsEtag && (status.startsWith('2') || status === '304')) response.headers = { ...response.headers, ETag: ETAG_HEADER }
       // A handler returning a string answers text/plain (GET /metrics); the plugin calls every body JSON.
       const text = response.content?.['application/json']
       if (/^2/.test(status) && text?.schema && (text.schema as { type?: string }).type === 'string') response.content = { 'text/plain': text }
@@ -70,6 +81,7 @@ const TAGS = [
   { name: 'Products', description: 'The catalogue, its stock and the recorded stock movements.' },
   { name: 'Orders', description: 'Orders take stock atomically and never oversell.' },
   { name: 'Alerts', description: 'Low-stock alerts, recorded when a product falls below its threshold.' },
+  { name: 'Stock adjustments', description: 'Changes of stock with a reason, one product or many at once, compare-and-set with expected_stock.' },
   { name: 'Webhooks', description: WEBHOOKS_TAG_DESCRIPTION },
   { name: 'Operations', description: 'Prometheus metrics for monitoring.' },
 ]
@@ -102,6 +114,8 @@ export function openApiDocument(options: { path: string }) {
               description:
                 'Products, categories, orders that never oversell, stock movements and low-stock alerts. Every error is `{"error", "message"}`; protected operations take Basic credentials or a Bearer token from `POST /login`.',
             },
+            // Relative: requests go to the host that served the document, wherever it is deployed.
+            servers: [{ url: '/', description: 'The server that serves this document' }],
             tags: TAGS,
             components: {
               securitySchemes: {

@@ -275,6 +275,7 @@ describe('OpenAPI document', () => {
         description: 'Category ID: a positive integer.',
         schema: expect.objectContaining({ type: 'string', pattern: '^[1-9]\\d{0,9}$' }),
       },
+      expect.objectContaining({ name: 'if-match', in: 'header', required: false }),
     ])
   })
 })

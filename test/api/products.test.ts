@@ -53,6 +53,7 @@ describe('POST /products', () => {
     expect(response.status).toBe(201)
     expect(response.body).toEqual({
       id: 1,
+      sku: null,
       name: 'Drill',
       description: 'Cordless.',
       price: 89.9,
@@ -229,6 +230,7 @@ describe('GET /products/{id}', () => {
     const response = await call('GET', `/products/${product.id}`, { as: users.customer })
     expect(response.body).toEqual({
       id: product.id,
+      sku: null,
       name: 'Drill',
       description: 'x',
       price: 2.5,
@@ -281,6 +283,7 @@ describe('PUT /products/{id}', () => {
     expect(response.status).toBe(200)
     expect(response.body).toEqual({
       id: product.id,
+      sku: null,
       name: 'Drill',
       description: null,
       price: 0.2,
@@ -649,6 +652,7 @@ describe('GET /products/{id}/stock-movements', () => {
       delta,
       stock_after,
       reason,
+      note: null,
       user_id,
       order_id: null,
       created_at: isoDate,
@@ -698,6 +702,7 @@ describe('OpenAPI document', () => {
     expect(paths['/products'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
       'limit',
       'offset',
+      'sku',
       'q',
       'category_id',
       'min_price',

@@ -119,13 +119,13 @@ describe('webhook endpoints API', () => {
 })
 
 describe('events from every path', () => {
-  test('products, updates, orders (both paths) and status changes arrive signed, with the documented bodies', async () => {
+  test('products, updates, orders (both paths), status changes and stock adjustments (one and bulk) arrive signed, with the documented bodies', async () => {
     const receiver = newReceiver()
     const { id: endpointId, secret } = await register(receiver.url)
 
-    const created = await call('POST', '/products', { as: users.manager, body: { name: 'Drill', price: 10, stock: 12, low_stock_threshold: 10 } })
+    const created = await call('POST', '/products', { as: users.manager, body: { name: 'Drill', sku: 'DRL-1', price: 10, stock: 12, low_stock_threshold: 10 } })
     const productId = created.body.id
-    const product = { id: productId, sku: null, name: 'Drill' }
+    const product = { id: productId, sku: 'DRL-1', name: 'Drill' }
     await receive(receiver, 1)
 
     // The one-statement order path: order, movement and (12 → 9 crosses 10) an alert.
@@ -140,6 +140,13 @@ describe('events from every path', () => {
     await receive(receiver, 7)
     const completed = await call('PUT', `/orders/${order.body.id}/status`, { as: users.manager, body: { status: 'Completed' } })
     await receive(receiver, 8)
+    // A stock adjustment with its note, and a bulk adjustment.
+    const adjusted = await call('POST', `/products/${productId}/stock-adjustments`, { as: users.manager, body: { delta: 2, reason: 'restock', note: 'Pallet 7' } })
+    expect({ status: adjusted.status, body: adjusted.body }).toMatchObject({ status: 201 })
+    await receive(receiver, 9)
+    const bulk = await call('POST', '/stock-adjustments', { as: users.manager, body: { items: [{ product_id: productId, delta: -1, reason: 'damage' }] } })
+    expect({ status: bulk.status, body: bulk.body }).toMatchObject({ status: 201 })
+    await receive(receiver, 10)
 
     const received = receiver.received
     for (const entry of received) {
@@ -148,7 +155,7 @@ describe('events from every path', () => {
       expect(JSON.parse(entry.body).id).toBe(entry.id)
     }
     const events = receiver.events()
-    expect(new Set(events.map((event) => event.id)).size).toBe(8)
+    expect(new Set(events.map((event) => event.id)).size).toBe(10)
     const [alert] = await query('SELECT id, created_at FROM alerts')
     const movements = (await call('GET', `/products/${productId}/stock-movements?limit=100`, { as: users.manager })).body.items!
     const movement = (orderId: number | null, reason: string) => {
@@ -167,18 +174,21 @@ describe('events from every path', () => {
       movement(order.body.id!, 'order'),
       movement(keyed.body.id!, 'order'),
       movement(null, 'adjustment'),
+      movement(null, 'restock'),
+      movement(null, 'damage'),
     ])
+    expect(typed('stock.changed').find((event) => event.data.reason === 'restock')!.data.note).toBe('Pallet 7')
     expect(typed('order.status_changed')).toEqual([
       bodyOf('order.status_changed', { ...completed.body, previous_status: 'Pending', product }),
     ])
 
     const deliveries = await deliveriesOf(endpointId)
-    expect(deliveries).toHaveLength(8)
-    expect(deliveries.map((d: any) => d.id)).toEqual([8, 7, 6, 5, 4, 3, 2, 1])
+    expect(deliveries).toHaveLength(10)
+    expect(deliveries.map((d: any) => d.id)).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
     for (const delivery of deliveries) {
       expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, last_status_code: 200, last_error: null, next_attempt_at: null })
     }
-  })
+  }, 30_000) // eight waits for the relay
 
   test('an endpoint gets only the types it subscribed to; a status set to its current value emits nothing', async () => {
     const lows = newReceiver()

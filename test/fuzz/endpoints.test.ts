@@ -55,6 +55,13 @@ const productFields: FieldArbs = {
   stock_quantity: fc.integer({ min: 0, max: 100 }),
   low_stock_threshold: fc.integer({ min: 0, max: 20 }),
   category_ids: categoryIdList,
+  sku: fc.constantFrom('DRL-1', 'drl-1', 'SAW.2', null),
+}
+const adjustmentFields: FieldArbs = {
+  delta: fc.constantFrom(-5, -1, 1, 3, 20),
+  reason: fc.constantFrom('restock', 'damage', 'count', 'order'),
+  note: fc.constantFrom('Shelf count.', null),
+  expected_stock: fc.integer({ min: 0, max: 30 }),
 }
 
 /** Mirrors the spec's table of endpoints and roles; a test below checks it against app.routes. */
@@ -93,6 +100,7 @@ const ENDPOINTS: Endpoint[] = [
     access: 'auth',
     query: {
       ...page,
+      sku: fc.constantFrom('DRL-1', 'saw.2'),
       q: fc.constantFrom('drill', 'a', '%', '_'),
       category_id: fc.constantFrom('1', '2', '999'),
       min_price: fc.constantFrom('0', '5', '9.99'),
@@ -106,6 +114,18 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'PUT', path: '/products/:id', access: STAFF, body: productFields },
   { method: 'DELETE', path: '/products/:id', access: ADMIN },
   { method: 'GET', path: '/products/:id/stock-movements', access: STAFF, query: page },
+  { method: 'POST', path: '/products/:id/stock-adjustments', access: STAFF, body: adjustmentFields },
+  {
+    method: 'POST',
+    path: '/stock-adjustments',
+    access: STAFF,
+    body: {
+      items: fc.array(
+        fc.record({ product_id: productIds, delta: fc.constantFrom(-5, -1, 2), reason: fc.constantFrom('restock', 'loss') }, { requiredKeys: [] }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    },
+  },
   { method: 'POST', path: '/orders', access: 'auth', body: { product_id: productIds, quantity: fc.integer({ min: 1, max: 12 }) } },
   { method: 'GET', path: '/orders', access: 'auth', query: page },
   { method: 'GET', path: '/orders/:id', access: 'auth' },
@@ -473,7 +493,7 @@ const isBodyLevel = (body: { error: string; message: string }) =>
 const allows = (access: Access, role: Role) => access === 'auth' || access === 'public' || access === 'optional' || access.includes(role)
 
 /** The string values of a 2xx body that may legitimately repeat what was submitted: a resource's own text. */
-const ECHO_FIELDS = new Set(['name', 'description', 'username', 'product_name'])
+const ECHO_FIELDS = new Set(['name', 'description', 'username', 'product_name', 'sku', 'note'])
 
 function collectEchoes(value: unknown, key: string | undefined, found: string[]) {
   if (typeof value === 'string') {

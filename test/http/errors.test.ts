@@ -162,4 +162,23 @@ describe('request log', () => {
       info.mockRestore()
     }
   })
+
+  test('health probes (every 10 s per replica from the container engine) are logged at debug, not info', async () => {
+    const { log } = await import('../../src/http/logger')
+    const info = spyOn(log, 'info')
+    const debug = spyOn(log, 'debug')
+    try {
+      for (const path of ['/health', '/health/ready']) await call('GET', path, { headers: { 'x-request-id': `probe-${path.slice(1).replace('/', '-')}` } })
+      const lines = (spy: typeof info) => spy.mock.calls.filter(([msg, fields]) => msg === 'request' && String(fields?.request_id).startsWith('probe-'))
+      for (let waited = 0; lines(debug).length < 2 && waited < 1000; waited += 10) await Bun.sleep(10)
+      expect(lines(debug).map(([, fields]) => [fields?.path, fields?.status])).toEqual([
+        ['/health', 200],
+        ['/health/ready', 200],
+      ])
+      expect(lines(info)).toEqual([])
+    } finally {
+      info.mockRestore()
+      debug.mockRestore()
+    }
+  })
 })

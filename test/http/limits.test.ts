@@ -419,7 +419,8 @@ describe('over a real socket, against the server as src/index.ts starts it', () 
   test('REQUEST_TIMEOUT_SECONDS: a silent connection is closed after it (Bun checks every 4 s or so)', async () => {
     const raw = await rawRequest(server.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n')
     expect(statusLine(raw)).toBe('HTTP/1.1 200 OK')
-    expect(raw.closedAfter).toBeGreaterThanOrEqual(900)
+    // Only an upper bound: Bun's idle check runs on a coarse timer wheel, so a 1 s timeout may cut a
+    // connection silent for less than 1 s (seen: 252 ms on a loaded machine), never one that is busy.
     expect(raw.closedAfter).toBeLessThan(9000)
   }, 15_000)
 })

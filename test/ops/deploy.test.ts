@@ -5,7 +5,8 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { configSchema } from '../../src/config'
+import { Client } from 'pg'
+import { configSchema, loadConfig } from '../../src/config'
 
 const root = join(import.meta.dir, '../..')
 const read = (path: string) => Bun.file(join(root, path)).text()
@@ -109,6 +110,10 @@ const copySources = (instruction: Instruction) => {
 const execForm = (args: string): string[] => JSON.parse(args)
 
 describe('Dockerfile', () => {
+  test('builds with the classic builder: no `# syntax=` line, which makes BuildKit fetch a frontend', async () => {
+    expect(await read('Dockerfile')).not.toMatch(/^#\s*syntax\s*=/im)
+  })
+
   test('every stage builds on the official Bun image, 1.x', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
     for (const stage of stages) expect(stage.image).toMatch(/^oven\/bun:1(\.\d+)*(-[a-z]+)?$/)
@@ -121,6 +126,8 @@ describe('Dockerfile', () => {
     const install = instructionsOf(deps, 'RUN').find((run) => run.args.includes('bun install'))!.args
     expect(install).toContain('--frozen-lockfile')
     expect(install).toContain('--production')
+    // The type-only peers Bun installs along are removed (test/containers/ checks the built image).
+    expect(install).toContain('rm -rf node_modules/typescript node_modules/@types')
     expect(copySources(instructionsOf(deps, 'COPY')[0]!)).toEqual(['package.json', 'bun.lock'])
     // The final stage takes node_modules from it and installs nothing itself.
     const fromDeps = instructionsOf(finalStage, 'COPY').filter((copy) => copy.args.includes(`--from=${deps.name}`))
@@ -214,10 +221,11 @@ describe('compose.yaml', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'db', 'migrate', 'proxy'])
   })
 
-  test('db: pgvector/pgvector:0.7.0-pg16, checked with pg_isready, data on a named volume', () => {
+  test('db: pgvector/pgvector:0.7.0-pg16, checked with pg_isready over TCP, data on a named volume', () => {
     const db = services.db
     expect(db.image).toBe('pgvector/pgvector:0.7.0-pg16')
-    expect(db.healthcheck.test.join(' ')).toContain('pg_isready')
+    // Not the unix socket, which the image's temporary initialisation server answers on.
+    expect(db.healthcheck.test.join(' ')).toContain('pg_isready -h 127.0.0.1 -p 5432 ')
     const [volume] = db.volumes as string[]
     const [name, target] = volume!.split(':')
     expect(target).toBe('/var/lib/postgresql/data')
@@ -230,19 +238,43 @@ describe('compose.yaml', () => {
     expect(scripts['db:migrate']).toBeDefined()
     expect(migrate.depends_on).toEqual({ db: { condition: 'service_healthy' } })
     expect(migrate.image).toBe(services.api.image)
-    expect(migrate.build).toEqual(services.api.build)
     expect(migrate.restart).toBe('no')
+  })
+
+  test('the image is built once: only migrate, first in dependency order, carries the build', () => {
+    const building = Object.entries(services).filter(([, service]) => service.build)
+    expect(building.map(([name]) => name)).toEqual(['migrate'])
+    expect(services.migrate.build).toBe('.')
+    expect(services.api.build).toBeUndefined()
+    expect(Object.keys(services.api.depends_on)).toEqual(['migrate'])
   })
 
   test('api: starts after a successful migration, with the image CMD (the start script) and MIGRATIONS_RUN=false', () => {
     const api = services.api
     expect(api.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } })
     expect(api.command).toBeUndefined() // the Dockerfile's CMD, checked above to be `bun run start`'s command
-    expect(api.build).toBe('.')
     expect(api.env_file).toBe('.env')
     expect(api.environment).toMatchObject({ NODE_ENV: 'production', MIGRATIONS_RUN: 'false', PORT: '3000' })
-    expect(new URL(api.environment.DATABASE_URL).host).toBe('db:5432')
+    expect(api.environment).toMatchObject({ DATABASE_URL: '', DATABASE_HOST: 'db', DATABASE_PORT: '5432' })
     expect(api.healthcheck.test).toEqual(['CMD', 'bun', 'src/healthcheck.ts'])
+  })
+
+  test('any POSTGRES_PASSWORD reaches PostgreSQL as it is: the database address goes in parts', () => {
+    // What base64 passwords and password managers produce: every character a URL gives a meaning to.
+    const password = 'p/a#s?s@w%rd:+=&x%41 y'
+    const env = { ...filledEnv, POSTGRES_PASSWORD: password }
+    const { api, db } = interpolateAll(composeRaw, env).services
+    expect(db.environment.POSTGRES_PASSWORD).toBe(password)
+    const { DATABASE_URL } = loadConfig({ ...env, ...api.environment })
+    // What pg would connect with (a Client connects only on connect()).
+    const client = new Client({ connectionString: DATABASE_URL })
+    expect({ host: client.host, port: client.port, user: client.user, password: client.password, database: client.database }).toEqual({
+      host: 'db',
+      port: 5432,
+      user: 'inventory',
+      password,
+      database: 'inventory',
+    })
   })
 
   test('the API and migration environment is a valid production configuration', () => {

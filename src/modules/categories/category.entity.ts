@@ -17,4 +17,8 @@ export class Category {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date
+
+  /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
+  @Column({ type: 'bigint', default: 1 })
+  version: string
 }

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { conflict, invalidInput, notFound } from '../../http/errors'
+import { conditionalRead, ifMatchHeaders, ifNoneMatchHeaders, notModified, sendsEtag, tagged } from '../../http/conditional'
+import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import { categoryListQuery, categoryPage, categoryParams, categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
 import { createCategory, deleteCategory, getCategory, listCategories, updateCategory } from './service'
@@ -12,7 +13,7 @@ export const categoryRoutes = new Elysia({ prefix: '/categories', tags: ['Catego
     '',
     async ({ body, set }) => {
       set.status = 201
-      return createCategory(body)
+      return tagged(set, await createCategory(body))
     },
     {
       role: ['manager', 'admin'],
@@ -26,6 +27,7 @@ export const categoryRoutes = new Elysia({ prefix: '/categories', tags: ['Catego
         ),
       },
       detail: {
+        ...sendsEtag,
         summary: 'Create a category',
         description: 'Managers and admins. Names are unique regardless of case (409 Conflict).',
       },
@@ -37,15 +39,22 @@ export const categoryRoutes = new Elysia({ prefix: '/categories', tags: ['Catego
     response: { 200: categoryPage, ...errorResponses(invalidPage()) },
     detail: { summary: 'List categories', description: 'Every category, ordered by name (then id), paginated. Any authenticated user.' },
   })
-  .get('/:id', ({ params }) => getCategory(params.id), {
+  .get('/:id', async ({ params, headers, set }) => conditionalRead(set, headers['if-none-match'], await getCategory(params.id)), {
     auth: true,
     params: categoryParams,
-    response: { 200: categorySchema, ...errorResponses(invalidId('Category ID'), notFound('Category', 42)) },
-    detail: { summary: 'Get a category', description: 'Any authenticated user; 404 Category not found when absent.' },
+    headers: ifNoneMatchHeaders,
+    response: { 200: categorySchema, 304: notModified, ...errorResponses(invalidId('Category ID'), notFound('Category', 42)) },
+    detail: {
+      ...sendsEtag,
+      summary: 'Get a category',
+      description:
+        'Any authenticated user; 404 Category not found when absent. The `ETag` header changes with every change of the category: send it back as `If-None-Match` for a 304 with no body while it is current, or as `If-Match` with a `PUT`.',
+    },
   })
-  .put('/:id', ({ params, body }) => updateCategory(params.id, body), {
+  .put('/:id', async ({ params, body, headers, set }) => tagged(set, await updateCategory(params.id, body, headers['if-match'])), {
     role: ['manager', 'admin'],
     params: categoryParams,
+    headers: ifMatchHeaders,
     body: updateCategoryBody,
     response: {
       200: categorySchema,
@@ -55,11 +64,14 @@ export const categoryRoutes = new Elysia({ prefix: '/categories', tags: ['Catego
         ...JSON_BODY_ERRORS,
         notFound('Category', 42),
         conflict('A category with this name already exists.'),
+        preconditionFailed('category'),
       ),
     },
     detail: {
+      ...sendsEtag,
       summary: 'Update a category',
-      description: 'Managers and admins. Any subset of `name` and `description`; a name taken by another category (in any case) is a 409.',
+      description:
+        'Managers and admins. Any subset of `name` and `description`; a name taken by another category (in any case) is a 409. With `If-Match: <ETag of your read>` the update applies only if the category has not changed since (else 412 Precondition failed, nothing written). The response carries the new `ETag`.',
     },
   })
   .delete(

@@ -1,7 +1,8 @@
 import { dataSource } from '../../db/data-source'
 import { onUniqueViolation } from '../../db/errors'
 import type { z } from 'zod'
-import { conflict, notFound } from '../../http/errors'
+import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
+import { conflict, notFound, preconditionFailed } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Category } from './category.entity'
 import type { categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
@@ -18,12 +19,15 @@ const toPublicCategory = (category: Category): PublicCategory => ({
   updated_at: category.updatedAt.toISOString(),
 })
 
+const categoryTag = (category: Category) => strongTag(category.version)
+
+const versioned = (category: Category): Versioned<PublicCategory> => ({ body: toPublicCategory(category), etag: categoryTag(category) })
+
 /** A clash on the case-insensitive name index is the spec's 409. */
 const uniqueName = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A category with this name already exists.'))
 
-export async function createCategory(input: z.output<typeof createCategoryBody>): Promise<PublicCategory> {
-  const category = await uniqueName(() => categories().save(categories().create(input)))
-  return toPublicCategory(category)
+export async function createCategory(input: z.output<typeof createCategoryBody>): Promise<Versioned<PublicCategory>> {
+  return versioned(await uniqueName(() => categories().save(categories().create(input))))
 }
 
 export async function listCategories(limit: number, offset: number): Promise<Page<PublicCategory>> {
@@ -31,19 +35,27 @@ export async function listCategories(limit: number, offset: number): Promise<Pag
   return { items: rows.map(toPublicCategory), total, limit, offset }
 }
 
-export async function getCategory(id: number): Promise<PublicCategory> {
+export async function getCategory(id: number): Promise<Versioned<PublicCategory>> {
   const category = await categories().findOneBy({ id })
   if (!category) throw notFound('Category', id)
-  return toPublicCategory(category)
+  return versioned(category)
 }
 
-export async function updateCategory(id: number, changes: z.output<typeof updateCategoryBody>): Promise<PublicCategory> {
+/** Applies `changes` if `ifMatch` (an If-Match header) still names the current version, else 412 with nothing written. */
+export async function updateCategory(
+  id: number,
+  changes: z.output<typeof updateCategoryBody>,
+  ifMatch?: string,
+): Promise<Versioned<PublicCategory>> {
   return dataSource.transaction(async (manager) => {
-    // Locked so that a concurrent delete cannot make save() re-insert the row.
+    // Locked so that a concurrent delete cannot make save() re-insert the row, nor a concurrent write slip past If-Match.
     const category = await manager.findOne(Category, { where: { id }, lock: { mode: 'pessimistic_write' } })
     if (!category) throw notFound('Category', id)
+    if (!ifMatchHolds(ifMatch, categoryTag(category))) throw preconditionFailed('category')
     manager.merge(Category, category, changes)
-    return toPublicCategory(await uniqueName(() => manager.save(category)))
+    await uniqueName(() => manager.save(category))
+    // Read back: the trigger's new version is not among the columns save() returns.
+    return versioned(await manager.findOneByOrFail(Category, { id }))
   })
 }
 

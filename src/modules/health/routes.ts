@@ -4,6 +4,7 @@ import { withDeadline } from '../../db/bounded-client'
 import { dataSource } from '../../db/data-source'
 import { errorResponses } from '../../http/error-responses'
 import { HttpError } from '../../http/errors'
+import { quietRequest } from '../../http/request-context'
 
 const notReady = () => new HttpError(503, 'Service Unavailable', 'The database is not reachable.')
 
@@ -11,9 +12,11 @@ const notReady = () => new HttpError(503, 'Service Unavailable', 'The database i
 const READINESS_TIMEOUT_MS = 1000
 
 export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
+  // Probed every few seconds per replica by the container engine and load balancers: logged at debug only.
+  .onBeforeHandle(({ request }) => quietRequest(request))
   .get('', () => ({ status: 'ok' as const }), {
     response: { 200: z.object({ status: z.literal('ok') }).meta({ description: 'The process is up.' }) },
-    detail: { summary: 'Liveness', description: 'The process is up. No authentication.' },
+    detail: { summary: 'Liveness', description: 'The process is up. No authentication.', security: [] },
   })
   .get(
     '/ready',
@@ -30,6 +33,6 @@ export const healthRoutes = new Elysia({ prefix: '/health', tags: ['Health'] })
         200: z.object({ status: z.literal('ready') }).meta({ description: 'The database answers.' }),
         ...errorResponses(notReady()),
       },
-      detail: { summary: 'Readiness', description: `The database answers within ${READINESS_TIMEOUT_MS} ms: 200, else 503. No authentication.` },
+      detail: { summary: 'Readiness', description: `The database answers within ${READINESS_TIMEOUT_MS} ms: 200, else 503. No authentication.`, security: [] },
     },
   )

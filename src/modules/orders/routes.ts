@@ -1,12 +1,12 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { conflict, HttpError, invalidInput, notFound } from '../../http/errors'
+import { HttpError, invalidInput, notFound } from '../../http/errors'
+import { IDEMPOTENCY_CONFLICTS, idempotencyKeyHeaders, reply } from '../idempotency/idempotency'
 import { ordersPlaced, ordersRefused } from '../metrics/registry'
 import { insufficientStock } from '../products/stock'
 import {
   createOrderBody,
-  createOrderHeaders,
   invalidStatus,
   MAX_ORDER_QUANTITY,
   orderListQuery,
@@ -31,14 +31,12 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
     async ({ body, headers, user, set }) => {
       const outcome = await placeOrder(user.id, body, headers['idempotency-key']).catch(countRefusal)
       if (!outcome.replayed) ordersPlaced.inc()
-      set.status = outcome.status
-      if (outcome.replayed) set.headers['idempotent-replayed'] = 'true'
-      return outcome.body as PublicOrder
+      return reply<PublicOrder>(set, outcome)
     },
     {
       auth: true,
       body: createOrderBody,
-      headers: createOrderHeaders,
+      headers: idempotencyKeyHeaders,
       response: {
         201: orderSchema,
         ...errorResponses(
@@ -47,8 +45,7 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
           insufficientStock('Product A', 5, 10),
           ...JSON_BODY_ERRORS,
           notFound('Product', 42),
-          conflict('This Idempotency-Key was already used with a different request.'),
-          conflict('A request with this Idempotency-Key is still in progress.'),
+          ...IDEMPOTENCY_CONFLICTS,
         ),
       },
       detail: {

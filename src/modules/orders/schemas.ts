@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { HttpError } from '../../http/errors'
-import { fieldMessages, integer, pagination, pageSchema, pathId } from '../../http/validation'
+import { integer, pagination, pageSchema, pathId } from '../../http/validation'
 import { ORDER_STATUSES } from './order.entity'
 
 /** The spec asks for a bound on order quantity: a mistyped quantity cannot take a whole warehouse at once. */
@@ -15,16 +15,6 @@ export const createOrderBody = z.object({
     description: `Units to take from stock, 1–${MAX_ORDER_QUANTITY}.`,
     example: 2,
   }),
-})
-
-const keyMessages = fieldMessages('Idempotency-Key header')
-export const createOrderHeaders = z.object({
-  'idempotency-key': z
-    .string({ error: keyMessages })
-    .min(1, { error: keyMessages })
-    .max(255, { error: keyMessages })
-    .optional()
-    .meta({ description: 'Optional. Retrying with the same key and body replays the first response instead of ordering twice.' }),
 })
 
 // A wrong status has its own error in the spec, not `Invalid input`: the schema's error throws it,

@@ -6,7 +6,7 @@ import type { Principal } from '../auth/service'
 import { notFound } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { explainRefusedChange, logLowStock } from '../products/stock'
-import { claimIdempotencyKey, requestHash, storeIdempotentResponse, type StoredResponse } from './idempotency'
+import { runIdempotently, type Idempotent } from '../idempotency/idempotency'
 import { Order, type OrderStatus } from './order.entity'
 import type { createOrderBody } from './schemas'
 import { PLACE_ORDER, RETURNING_ORDER, toPublicOrder, type OrderFields, type PublicOrder } from './sql'
@@ -38,11 +38,6 @@ const logCrossing = (placed: PlacedRow) => {
   }
 }
 
-export interface OrderOutcome extends StoredResponse {
-  /** True when an earlier request with the same Idempotency-Key is being replayed. */
-  replayed: boolean
-}
-
 /**
  * Places an order. Without an idempotency key, PLACE_ORDER does it all in one statement and one
  * round trip; only a refusal takes the transaction that explains it.
@@ -55,26 +50,21 @@ export async function placeOrder(
   userId: number,
   request: z.output<typeof createOrderBody>,
   idempotencyKey?: string,
-): Promise<OrderOutcome> {
+): Promise<Idempotent<PlacedRow>> {
   const placement = [request.product_id, request.quantity, userId]
   const place = (manager: EntityManager) => placeInTransaction(manager, placement, request.product_id, request.quantity)
   if (idempotencyKey === undefined) {
     const [placed] = await preparedQuery<PlacedRow>(PLACE_ORDER, placement)
     const order = placed ?? (await dataSource.transaction(place))
     logCrossing(order)
-    return { status: 201, body: toPublicOrder(order), replayed: false }
+    return { response: { status: 201, body: toPublicOrder(order) }, replayed: false }
   }
-  const hash = requestHash(request)
-  const outcome = await dataSource.transaction(async (manager) => {
-    const stored = await claimIdempotencyKey(manager, userId, idempotencyKey, hash)
-    if (stored) return { response: stored, replayed: true }
+  const outcome = await runIdempotently({ userId, key: idempotencyKey, request }, async (manager) => {
     const placed = await place(manager)
-    const response = { status: 201, body: toPublicOrder(placed) }
-    await storeIdempotentResponse(manager, userId, idempotencyKey, hash, response)
-    return { response, replayed: false, placed }
+    return { response: { status: 201, body: toPublicOrder(placed) }, result: placed }
   })
-  if (outcome.placed) logCrossing(outcome.placed)
-  return { ...outcome.response, replayed: outcome.replayed }
+  if (outcome.result) logCrossing(outcome.result)
+  return outcome
 }
 
 export async function listOrders(user: Principal, limit: number, offset: number): Promise<Page<PublicOrder>> {

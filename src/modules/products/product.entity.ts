@@ -22,9 +22,15 @@ import type { Category } from '../categories/category.entity'
 @Index('products_price_idx', { synchronize: false })
 @Index('products_name_idx', { synchronize: false })
 @Index('products_created_at_idx', { synchronize: false })
+// Unique on lower(sku) among live products: migrations/*-ProductSku.ts.
+@Index('products_sku_lower_key', { synchronize: false })
 export class Product {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number
+
+  /** The optional stock-keeping unit, unique regardless of case. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sku: string | null
 
   @Column({ type: 'varchar', length: 200 })
   name: string
@@ -55,6 +61,10 @@ export class Product {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date
+
+  /** The ETag's version: bumped by a trigger on every UPDATE (migrations/*-RowVersions.ts); bigint, so a string. */
+  @Column({ type: 'bigint', default: 1 })
+  version: string
 
   /** Soft delete: past orders and movements keep pointing at the row. */
   @DeleteDateColumn({ name: 'deleted_at', type: 'timestamptz', nullable: true })

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
 import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
-import { invalidInput, notFound } from '../../http/errors'
+import { conditionalRead, ifMatchHeaders, ifNoneMatchHeaders, notModified, sendsEtag, tagged } from '../../http/conditional'
+import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import {
   createProductBody,
@@ -22,7 +23,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     async ({ body, user, set }) => {
       const product = await createProduct(body, user.id)
       set.status = 201
-      return product
+      return tagged(set, product)
     },
     {
       role: ['manager', 'admin'],
@@ -36,12 +37,14 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
           invalidInput('Product price must have at most 2 decimal places.'),
           ...JSON_BODY_ERRORS,
           notFound('Category', 42),
+          conflict('A product with this SKU already exists.'),
         ),
       },
       detail: {
+        ...sendsEtag,
         summary: 'Create a product',
         description:
-          'Managers and admins. `name`, `price` and `stock` (or its alias `stock_quantity`) are required. The initial stock is recorded as a stock movement. An unknown id in `category_ids` is a 404 Category not found and nothing is written.',
+          'Managers and admins. `name`, `price` and `stock` (or its alias `stock_quantity`) are required; `sku` is optional and unique regardless of case (409 Conflict). The initial stock is recorded as a stock movement. An unknown id in `category_ids` is a 404 Category not found and nothing is written.',
       },
     },
   )
@@ -52,18 +55,25 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     detail: {
       summary: 'List products',
       description:
-        'Any authenticated user. Filters: `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
+        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
     },
   })
-  .get('/:id', ({ params }) => getProduct(params.id), {
+  .get('/:id', async ({ params, headers, set }) => conditionalRead(set, headers['if-none-match'], await getProduct(params.id)), {
     auth: true,
     params: productParams,
-    response: { 200: productSchema, ...errorResponses(invalidId('Product ID'), notFound('Product', 42)) },
-    detail: { summary: 'Get a product', description: 'Any authenticated user; a missing or deleted product is a 404 Product not found.' },
+    headers: ifNoneMatchHeaders,
+    response: { 200: productSchema, 304: notModified, ...errorResponses(invalidId('Product ID'), notFound('Product', 42)) },
+    detail: {
+      ...sendsEtag,
+      summary: 'Get a product',
+      description:
+        'Any authenticated user; a missing or deleted product is a 404 Product not found. The `ETag` header changes with every change of the product, its stock and its categories included: send it back as `If-None-Match` to get a 304 with no body while it is current, or as `If-Match` with a `PUT` to update only what you read.',
+    },
   })
-  .put('/:id', ({ params, body, user }) => updateProduct(params.id, body, user.id), {
+  .put('/:id', async ({ params, body, user, headers, set }) => tagged(set, await updateProduct(params.id, body, user.id, headers['if-match'])), {
     role: ['manager', 'admin'],
     params: productParams,
+    headers: ifMatchHeaders,
     body: updateProductBody,
     response: {
       200: productSchema,
@@ -73,12 +83,15 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
         ...JSON_BODY_ERRORS,
         notFound('Product', 42),
         notFound('Category', 42),
+        conflict('A product with this SKU already exists.'),
+        preconditionFailed('product'),
       ),
     },
     detail: {
+      ...sendsEtag,
       summary: 'Update a product',
       description:
-        'Managers and admins. Any subset of the fields. A new `stock` is recorded as an adjustment movement; falling below the low-stock threshold records an alert. `category_ids` replaces the set of categories.',
+        'Managers and admins. Any subset of the fields. A new `stock` is recorded as an adjustment movement; falling below the low-stock threshold records an alert. `category_ids` replaces the set of categories. With `If-Match: <ETag of your read>` the update applies only if the product has not changed since (else 412 Precondition failed, nothing written): a safe read-modify-write. The response carries the new `ETag`.',
     },
   })
   .delete(

@@ -1,15 +1,23 @@
 import { z } from 'zod'
 import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
+import { STOCK_MAX } from './sql'
 
 const PRICE_MAX = 9_999_999_999.99
-const STOCK_MAX = 1_000_000_000
 /** numeric(12,2): up to 10 integer digits and 2 decimals, no sign, no exponent. */
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/
 
 const priceError = fieldMessages('Product price')
 const categoryIdsError = fieldMessages('Category IDs')
 const categoryIdError = fieldMessages('Each category ID')
+
+const SKU_CHARACTERS = /^[A-Za-z0-9_.-]+$/
+export const skuText = (label: string) =>
+  text(label, 1, 64).regex(SKU_CHARACTERS, { error: `${label} may contain only letters, digits, "_", "." and "-".` })
+
+const sku = skuText('Product SKU')
+  .nullable()
+  .meta({ description: 'Optional stock-keeping unit: 1–64 letters, digits, `_`, `.`, `-`, unique regardless of case; `null` for none.', example: 'DRL-18V-02' })
 
 const name = text('Product name', 1, 200).meta({ description: '1–200 characters.', example: 'Cordless drill' })
 
@@ -44,6 +52,7 @@ const categoryIds = z
 // Both keys stay optional here: "stock or its alias stock_quantity is required" is checked by the
 // service, since zod could only say it with a transform, which the OpenAPI document cannot show.
 export const createProductBody = z.object({
+  sku: sku.optional(),
   name,
   description: description.optional(),
   price,
@@ -53,6 +62,7 @@ export const createProductBody = z.object({
   category_ids: categoryIds.optional(),
 }).meta({
   example: {
+    sku: 'DRL-18V-02',
     name: 'Cordless drill',
     description: '18 V, two batteries.',
     price: 89.9,
@@ -64,6 +74,7 @@ export const createProductBody = z.object({
 
 export const updateProductBody = z
   .object({
+    sku: sku.optional().meta({ description: 'A new SKU, or `null` to remove it.' }),
     name: name.optional(),
     description: description.optional(),
     price: price.optional(),
@@ -77,6 +88,7 @@ export const updateProductBody = z
 export const productSchema = z
   .object({
     id: z.int(),
+    sku: z.string().nullable(),
     name: z.string(),
     description: z.string().nullable(),
     price: z.number(),
@@ -90,6 +102,7 @@ export const productSchema = z
     description: 'A product, with its current stock and its categories.',
     example: {
       id: 12,
+      sku: 'DRL-18V-02',
       name: 'Cordless drill',
       description: '18 V, two batteries.',
       price: 89.9,
@@ -115,6 +128,9 @@ const booleanQuery = (parameter: string) =>
 
 export const productListQuery = z.object({
   ...pagination,
+  sku: skuText('Query parameter sku')
+    .optional()
+    .meta({ description: 'The product with exactly this SKU, regardless of case (at most one).' }),
   q: freeText('Query parameter q', 200)
     .optional()
     .meta({ description: 'Case-insensitive search in name and description.' }),
@@ -137,14 +153,17 @@ export const stockMovementSchema = z
     product_id: z.int(),
     delta: z.int(),
     stock_after: z.int(),
-    reason: z.enum(MOVEMENT_REASONS),
+    reason: z.enum(MOVEMENT_REASONS).meta({
+      description: '`initial` (creation), `adjustment` (a PUT of `stock`), `order`, `import` (CSV), or the reason of a stock adjustment.',
+    }),
+    note: z.string().nullable().meta({ description: "The stock adjustment's note; `null` for none." }),
     user_id: z.int().nullable(),
     order_id: z.int().nullable(),
     created_at: z.iso.datetime(),
   })
   .meta({
     description: "One change of a product's stock.",
-    example: { id: 41, product_id: 12, delta: -3, stock_after: 22, reason: 'order', user_id: 7, order_id: 19, created_at: '2026-01-31T12:00:00.000Z' },
+    example: { id: 41, product_id: 12, delta: -3, stock_after: 22, reason: 'order', note: null, user_id: 7, order_id: 19, created_at: '2026-01-31T12:00:00.000Z' },
   })
 
 export const productParams = pathId('Product ID')

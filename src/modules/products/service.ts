@@ -2,12 +2,23 @@ import { IsNull, type EntityManager, type QueryDeepPartialEntity } from 'typeorm
 import type { z } from 'zod'
 import { config } from '../../config'
 import { dataSource } from '../../db/data-source'
+import { onUniqueViolation } from '../../db/errors'
 import { preparedQuery } from '../../db/prepared'
-import { invalidInput, notFound } from '../../http/errors'
+import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
+import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import type { Page } from '../../http/validation'
 import { Product } from './product.entity'
 import type { createProductBody, stockMovementSchema, updateProductBody } from './schemas'
-import { GET_PRODUCT, listProductsQuery, productConditions, toPublicProduct, type ProductFilters, type ProductRow, type PublicProduct } from './sql'
+import {
+  GET_PRODUCT,
+  GET_PRODUCT_FOR_UPDATE,
+  listProductsQuery,
+  productConditions,
+  toPublicProduct,
+  type ProductFilters,
+  type ProductRow,
+  type PublicProduct,
+} from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
 import { StockMovement } from './stock-movement.entity'
 
@@ -18,17 +29,26 @@ export type NewProduct = z.output<typeof createProductBody>
 
 type Queryable = Pick<EntityManager, 'query'>
 
-async function findProduct(db: Queryable, id: number): Promise<PublicProduct> {
-  const [row]: ProductRow[] = await db.query(GET_PRODUCT, [id])
+/**
+ * The product's ETag: its row version, which every UPDATE of the row bumps (a trigger), and a
+ * digest of its categories, whose names are part of the representation too (a rename or delete
+ * of a category changes no product row).
+ */
+const productTag = (row: ProductRow) => strongTag(`${row.version}-${Bun.hash(JSON.stringify(row.categories)).toString(36)}`)
+
+const versioned = (row: ProductRow): Versioned<PublicProduct> => ({ body: toPublicProduct(row), etag: productTag(row) })
+
+async function findProduct(db: Queryable, id: number, statement = GET_PRODUCT): Promise<Versioned<PublicProduct>> {
+  const [row]: ProductRow[] = await db.query(statement, [id])
   if (!row) throw notFound('Product', id)
-  return toPublicProduct(row)
+  return versioned(row)
 }
 
 /** The hottest read: a named prepared statement (db/prepared.ts), planned once per connection. */
-export async function getProduct(id: number): Promise<PublicProduct> {
+export async function getProduct(id: number): Promise<Versioned<PublicProduct>> {
   const [row] = await preparedQuery<ProductRow>(GET_PRODUCT, [id])
   if (!row) throw notFound('Product', id)
-  return toPublicProduct(row)
+  return versioned(row)
 }
 
 export async function listProducts(filters: ProductFilters): Promise<Page<PublicProduct>> {
@@ -67,14 +87,18 @@ async function replaceCategories(manager: EntityManager, productId: number, ids:
   await linkCategories(manager, productId, ids)
 }
 
-export async function createProduct(input: NewProduct, userId: number): Promise<PublicProduct> {
+/** A clash on the case-insensitive SKU index (the products' only unique one besides the id) is the spec's 409. */
+const uniqueSku = <T>(write: () => Promise<T>) => onUniqueViolation(write, () => conflict('A product with this SKU already exists.'))
+
+export async function createProduct(input: NewProduct, userId: number): Promise<Versioned<PublicProduct>> {
   const stock = input.stock ?? input.stock_quantity
   if (stock === undefined) throw invalidInput('Product stock is required.')
   const threshold = input.low_stock_threshold ?? config.LOW_STOCK_THRESHOLD
-  return dataSource.transaction(async (manager) => {
+  return uniqueSku(() => dataSource.transaction(async (manager) => {
     await assertCategoriesExist(manager, input.category_ids ?? [])
     const product = await manager.save(
       manager.create(Product, {
+        sku: input.sku ?? null,
         name: input.name,
         description: input.description ?? null,
         price: String(input.price),
@@ -89,11 +113,12 @@ export async function createProduct(input: NewProduct, userId: number): Promise<
       await recordStockChange(manager, change, { reason: 'initial', userId })
     }
     return findProduct(manager, product.id)
-  })
+  }))
 }
 
 function columnChanges(changes: ProductChanges): QueryDeepPartialEntity<Product> {
   const columns: QueryDeepPartialEntity<Product> = { updatedAt: () => 'now()' }
+  if (changes.sku !== undefined) columns.sku = changes.sku
   if (changes.name !== undefined) columns.name = changes.name
   if (changes.description !== undefined) columns.description = changes.description
   if (changes.price !== undefined) columns.price = String(changes.price)
@@ -114,18 +139,24 @@ async function adjustStock(
   return recordStockChange(manager, change, { reason: 'adjustment', userId })
 }
 
-export async function updateProduct(id: number, changes: ProductChanges, userId: number): Promise<PublicProduct> {
-  const { product, crossing } = await dataSource.transaction(async (manager) => {
-    const [current] = await manager.query('SELECT stock_quantity FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE', [id])
-    if (!current) throw notFound('Product', id)
-    if (Object.keys(changes).length === 0) return { product: await findProduct(manager, id), crossing: undefined }
+/** Applies `changes` if `ifMatch` (an If-Match header) still names the current version, else 412 with nothing written. */
+export async function updateProduct(
+  id: number,
+  changes: ProductChanges,
+  userId: number,
+  ifMatch?: string,
+): Promise<Versioned<PublicProduct>> {
+  const { product, crossing } = await uniqueSku(() => dataSource.transaction(async (manager) => {
+    const current = await findProduct(manager, id, GET_PRODUCT_FOR_UPDATE)
+    if (!ifMatchHolds(ifMatch, current.etag)) throw preconditionFailed('product')
+    if (Object.keys(changes).length === 0) return { product: current, crossing: undefined }
     await assertCategoriesExist(manager, changes.category_ids ?? [])
     // Fields first, so that a new threshold is the one a stock change in the same request is judged by.
     await manager.update(Product, { id }, columnChanges(changes))
-    const crossing = await adjustStock(manager, id, current.stock_quantity, changes.stock ?? changes.stock_quantity, userId)
+    const crossing = await adjustStock(manager, id, current.body.stock, changes.stock ?? changes.stock_quantity, userId)
     if (changes.category_ids) await replaceCategories(manager, id, changes.category_ids)
     return { product: await findProduct(manager, id), crossing }
-  })
+  }))
   logLowStock(crossing)
   return product
 }
@@ -150,6 +181,7 @@ export async function listStockMovements(productId: number, limit: number, offse
     delta: movement.delta,
     stock_after: movement.stockAfter,
     reason: movement.reason,
+    note: movement.note,
     user_id: movement.userId,
     order_id: movement.orderId,
     created_at: movement.createdAt.toISOString(),

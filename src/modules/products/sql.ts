@@ -7,12 +7,16 @@
 import type { z } from 'zod'
 import type { productListQuery, productSchema, ProductSort } from './schemas'
 
+/** The most units a product may hold: `stock` in a PUT, and what adjustments may reach (int range with room). */
+export const STOCK_MAX = 1_000_000_000
+
 export type ProductFilters = z.output<typeof productListQuery>
 export type PublicProduct = z.output<typeof productSchema>
 
 /** A row of GET_PRODUCT or listProductsQuery(), as the driver hands it over. */
 export interface ProductRow {
   id: number
+  sku: string | null
   name: string
   description: string | null
   price: string
@@ -21,10 +25,13 @@ export interface ProductRow {
   categories: Array<{ id: number; name: string }>
   created_at: Date
   updated_at: Date
+  /** Only in single-product reads (GET_PRODUCT), for the ETag. */
+  version?: string
 }
 
 export const toPublicProduct = (row: ProductRow): PublicProduct => ({
   id: row.id,
+  sku: row.sku,
   name: row.name,
   description: row.description,
   // numeric arrives as its exact decimal text; Number() of it is the nearest double, which
@@ -37,7 +44,7 @@ export const toPublicProduct = (row: ProductRow): PublicProduct => ({
   updated_at: row.updated_at.toISOString(),
 })
 
-const PRODUCT_COLUMNS = 'p.id, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
+const PRODUCT_COLUMNS = 'p.id, p.sku, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
 const CATEGORIES_OF_P = `COALESCE((
     SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.id)
     FROM product_categories pc JOIN categories c ON c.id = pc.category_id
@@ -55,7 +62,11 @@ const ORDER_BY: Record<ProductSort | 'id', string> = {
   '-created_at': 'p.created_at DESC, p.id',
 }
 
-export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+/** One product, with the row version its ETag is made of. */
+export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, p.version, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+
+/** The same, locking the row for a write that depends on what was read (If-Match, the stock before). */
+export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
@@ -63,6 +74,8 @@ export function productConditions(filters: ProductFilters): { where: string; par
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']
+  // The expression of the unique index products_sku_lower_key, so that it is what answers.
+  if (filters.sku !== undefined) conditions.push(`lower(p.sku) = lower(${param(filters.sku)})`)
   if (filters.q !== undefined) {
     const pattern = param(`%${escapeLike(filters.q)}%`)
     conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)

@@ -3,13 +3,16 @@ import type { Order } from '../orders/order.entity'
 import type { User } from '../users/user.entity'
 import type { Product } from './product.entity'
 
-export const MOVEMENT_REASONS = ['initial', 'adjustment', 'order'] as const
+/** The reasons a manager gives for a stock adjustment (POST /products/{id}/stock-adjustments). */
+export const ADJUSTMENT_REASONS = ['restock', 'return', 'damage', 'loss', 'count', 'correction'] as const
+/** `adjustment` is a PUT of `stock`; `import` a CSV import. */
+export const MOVEMENT_REASONS = ['initial', 'adjustment', 'order', 'import', ...ADJUSTMENT_REASONS] as const
 export type MovementReason = (typeof MOVEMENT_REASONS)[number]
 
 /** The stock ledger: a product's stock_quantity always equals the sum of its deltas. */
 @Entity({ name: 'stock_movements' })
 @Check('stock_movements_delta_check', '"delta" <> 0')
-@Check('stock_movements_reason_check', `"reason" IN ('initial', 'adjustment', 'order')`)
+@Check('stock_movements_reason_check', `"reason" IN (${MOVEMENT_REASONS.map((reason) => `'${reason}'`).join(', ')})`)
 @Index('stock_movements_product_id_idx', ['productId', 'id'])
 export class StockMovement {
   @PrimaryGeneratedColumn({ type: 'bigint' })
@@ -31,6 +34,10 @@ export class StockMovement {
 
   @Column({ type: 'varchar', length: 16 })
   reason: MovementReason
+
+  /** The adjustment's free-text note; null for none. */
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  note: string | null
 
   @Column({ name: 'user_id', type: 'integer', nullable: true })
   userId: number | null

@@ -112,7 +112,7 @@ export const EVENT_EXAMPLES = {
     id: 'evt_9f3a5b7c9d1e3f506f1c0a8e2b7d4c1e',
     type: 'stock.changed',
     timestamp: '2026-01-31T12:00:00.000Z',
-    data: { id: 41, product_id: 1, delta: -2, stock_after: 9, reason: 'order', user_id: 7, order_id: 42, created_at: '2026-01-31T12:00:00.000Z', product },
+    data: { id: 41, product_id: 1, delta: -2, stock_after: 9, reason: 'order', note: null, user_id: 7, order_id: 42, created_at: '2026-01-31T12:00:00.000Z', product },
   },
   'order.created': {
     id: 'evt_6f1c0a8e2b7d4c1e9f3a5b7c9d1e3f50',

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm'
 import type { User } from '../users/user.entity'
 
-/** A stored POST /orders outcome, replayed for a repeat of the same key by the same user. */
+/** A stored outcome of a request made with an Idempotency-Key (POST /orders, stock adjustments), replayed for a repeat of the same key by the same user. */
 @Entity({ name: 'idempotency_keys' })
 @Index('idempotency_keys_created_at_idx', ['createdAt'])
 export class IdempotencyKey {

@@ -20,21 +20,21 @@ const EMITTERS: Array<[name: string, eventType: string, data: string]> = [
     'webhook_stock_changed',
     'stock.changed',
     `SELECT json_build_object('id', m.id, 'product_id', m.product_id, 'delta', m.delta, 'stock_after', m.stock_after,
-       'reason', m.reason, 'user_id', m.user_id, 'order_id', m.order_id, 'created_at', iso_utc(m.created_at), 'product', webhook_product(p))
+       'reason', m.reason, 'note', m.note, 'user_id', m.user_id, 'order_id', m.order_id, 'created_at', iso_utc(m.created_at), 'product', webhook_product(p.id, p.sku, p.name))
      FROM new_rows m JOIN products p ON p.id = m.product_id ORDER BY m.id`,
   ],
   [
     'webhook_stock_low',
     'stock.low',
     `SELECT json_build_object('id', a.id, 'product_id', a.product_id, 'product_name', p.name, 'stock', a.stock,
-       'threshold', a.threshold, 'order_id', a.order_id, 'created_at', iso_utc(a.created_at), 'product', webhook_product(p))
+       'threshold', a.threshold, 'order_id', a.order_id, 'created_at', iso_utc(a.created_at), 'product', webhook_product(p.id, p.sku, p.name))
      FROM new_rows a JOIN products p ON p.id = a.product_id ORDER BY a.id`,
   ],
   [
     'webhook_order_created',
     'order.created',
     `SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
-       'status', o.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at), 'product', webhook_product(p))
+       'status', o.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at), 'product', webhook_product(p.id, p.sku, p.name))
      FROM new_rows o JOIN products p ON p.id = o.product_id ORDER BY o.id`,
   ],
   [
@@ -42,14 +42,14 @@ const EMITTERS: Array<[name: string, eventType: string, data: string]> = [
     'order.status_changed',
     `SELECT json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity,
        'status', o.status, 'previous_status', previous.status, 'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.updated_at),
-       'product', webhook_product(p))
+       'product', webhook_product(p.id, p.sku, p.name))
      FROM new_rows o JOIN old_rows previous ON previous.id = o.id JOIN products p ON p.id = o.product_id
      WHERE o.status IS DISTINCT FROM previous.status ORDER BY o.id`,
   ],
 ]
 
-export class Webhooks1796116707188 implements MigrationInterface {
-  name = 'Webhooks1796116707188'
+export class Webhooks1796122492899 implements MigrationInterface {
+  name = 'Webhooks1796122492899'
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`CREATE TABLE "webhook_endpoints" ("id" SERIAL NOT NULL, "url" character varying(2048) NOT NULL, "events" character varying(32) array NOT NULL, "description" text, "secret" text NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_054c4cfb95223732f5939d2d546" PRIMARY KEY ("id"))`)
@@ -61,9 +61,9 @@ export class Webhooks1796116707188 implements MigrationInterface {
     // The API's timestamp format (JavaScript's toISOString), so event bodies read like responses.
     await queryRunner.query(`CREATE FUNCTION iso_utc(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS
       $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$`)
-    // Read through to_jsonb so that sku is included once the column exists and null before.
-    await queryRunner.query(`CREATE FUNCTION webhook_product(p products) RETURNS json LANGUAGE sql STABLE AS
-      $$ SELECT json_build_object('id', p.id, 'sku', to_jsonb(p) -> 'sku', 'name', p.name) $$`)
+    // The product as events show it; given its columns, not its row, so that no whole row is converted.
+    await queryRunner.query(`CREATE FUNCTION webhook_product(id integer, sku text, name text) RETURNS json LANGUAGE sql IMMUTABLE AS
+      $$ SELECT json_build_object('id', id, 'sku', sku, 'name', name) $$`)
     // One event per element of \`events\` (its data), its body built once, one delivery row per subscribed endpoint (plpgsql: its plan is cached).
     await queryRunner.query(`CREATE FUNCTION webhook_enqueue(event_type text, events json[]) RETURNS void LANGUAGE plpgsql AS $$
       BEGIN
@@ -98,7 +98,7 @@ export class Webhooks1796116707188 implements MigrationInterface {
     await queryRunner.query(`DROP TRIGGER "orders_created_webhooks" ON "orders"`)
     await queryRunner.query(`DROP TRIGGER "alerts_webhooks" ON "alerts"`)
     await queryRunner.query(`DROP TRIGGER "stock_movements_webhooks" ON "stock_movements"`)
-    await queryRunner.query(`DROP FUNCTION webhook_order_status_changed(), webhook_order_created(), webhook_stock_low(), webhook_stock_changed(), webhook_enqueue(text, json[]), webhook_product(products), iso_utc(timestamptz)`)
+    await queryRunner.query(`DROP FUNCTION webhook_order_status_changed(), webhook_order_created(), webhook_stock_low(), webhook_stock_changed(), webhook_enqueue(text, json[]), webhook_product(integer, text, text), iso_utc(timestamptz)`)
     await queryRunner.query(`DROP TABLE "webhook_deliveries"`)
     await queryRunner.query(`DROP TABLE "webhook_endpoints"`)
   }
