@@ -2,7 +2,8 @@
  * `bun run bench`: the API against its own ceilings, side by side, in one run. See bench/README.md.
  *
  * Environment: BENCH_SECONDS (per wrk run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS
- * (default "16,64"), BENCH_ONLY (comma-separated workload keys), DATABASE_URL (a server on which the
+ * (default "16,64"), BENCH_ONLY (comma-separated workload keys; `scale` for the scale section),
+ * BENCH_SCALE_SECONDS (per run in the scale section, default 3), DATABASE_URL (a server on which the
  * bench creates and owns the database `inventory_bench`; default: an embedded PostgreSQL in a temp
  * dir), WEB_CONCURRENCY and DATABASE_POOL_SIZE (passed to the API; the R ceiling uses the same pool
  * size unless BENCH_R_POOL_SIZE says otherwise, e.g. to keep R fixed while the API's pool varies).
@@ -15,6 +16,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded'
 import { cpuSeconds, freePort, startService, watchMemory, type Service } from './lib/processes'
 import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
+import { runScale, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
@@ -32,6 +34,7 @@ const started = performance.now()
 const wrk = requireWrk()
 const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key))
 const runsLoginFlood = !only || only.includes(LOGIN_FLOOD_KEY)
+const withScale = !only || only.includes('scale')
 const cleanups: Array<() => Promise<void>> = []
 const progress = (line: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`)
 
@@ -113,7 +116,7 @@ async function main() {
   const db = new Client({ connectionString: databaseUrl })
   await db.connect()
   cleanups.push(() => db.end())
-  const { customerId } = await seedBase(db)
+  const { customerId, adminId } = await seedBase(db)
 
   const jwtSecret = crypto.getRandomValues(new Uint8Array(48)).toBase64()
   const apiEnv = {
@@ -137,19 +140,21 @@ async function main() {
   const ceiling = await startService(
     'R',
     join(import.meta.dir, 'servers/db-ceiling.ts'),
-    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(ceilingPoolSize), BENCH_USER_ID: String(customerId) },
+    // The same JWT_SECRET: R checks the API's cursors with the same derived key.
+    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(ceilingPoolSize), BENCH_USER_ID: String(customerId), JWT_SECRET: jwtSecret },
     '/health',
   )
   cleanups.push(() => ceiling.stop())
 
-  const basic = `Basic ${Buffer.from(`${BENCH_USER.username}:${BENCH_USER.password}`).toString('base64')}`
-  const login = await fetch(`${api.url}/login`, { method: 'POST', headers: { authorization: basic } })
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
-  const bearer = `Bearer ${((await login.json()) as { access_token: string }).access_token}`
-  const adminLogin = await fetch(`${api.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) })
-  if (adminLogin.status !== 200) throw new Error(`admin login failed: ${adminLogin.status} ${await adminLogin.text()}`)
-  const admin = `Bearer ${((await adminLogin.json()) as { access_token: string }).access_token}`
-  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basic }, admin: { Authorization: admin } }
+  const basicOf = (user: { username: string; password: string }) => `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`
+  const bearerOf = async (user: { username: string; password: string }) => {
+    const login = await fetch(`${api.url}/login`, { method: 'POST', headers: { authorization: basicOf(user) } })
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
+    return `Bearer ${((await login.json()) as { access_token: string }).access_token}`
+  }
+  const bearer = await bearerOf(BENCH_USER)
+  const admin = await bearerOf(BENCH_ADMIN)
+  const headers = { bearer: { Authorization: bearer }, basic: { Authorization: basicOf(BENCH_USER) }, admin: { Authorization: admin } }
 
   const rows: Row[] = []
   const explains: Record<string, string> = {}
@@ -168,7 +173,12 @@ async function main() {
     }
   }
   const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
-  return { rows, explains, loginFlood, deliveryRates }
+  let scale: { rows: ScaleRow[]; search: SearchTiming[] } = { rows: [], search: [] }
+  if (withScale) {
+    const auth = { customer: headers.bearer, admin: headers.admin }
+    scale = await runScale(wrk, db, { customerId, adminId }, api, ceiling, auth, progress)
+  }
+  return { rows, explains, loginFlood, scale, deliveryRates }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -388,8 +398,8 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, loginFlood, deliveryRates } = await main()
-  const results = checks(rows, loginFlood)
+  const { rows, explains, loginFlood, scale, deliveryRates } = await main()
+  const results = [...checks(rows, loginFlood), ...scaleChecks(scale.rows)]
   const totalSeconds = (performance.now() - started) / 1000
   console.log(`\nInventory API benchmark — ${host.cores} × ${host.cpu}, ${host.memory_gib} GiB, Bun ${host.bun}, ${host.kernel}`)
   console.log(`API: NODE_ENV=production LOG_LEVEL=warn WEB_CONCURRENCY=${workers} DATABASE_POOL_SIZE=${poolSize} (R: one process, pool ${ceilingPoolSize}); wrk -t2, ${seconds} s per run, median of ${rounds}; load average at start ${host.load_average_at_start}`)
@@ -402,6 +412,12 @@ try {
     console.log(`  during flood: median ${fmt(loginFlood.floodMedianMs, 1)} ms  [${list(loginFlood.floodMs)}]`)
     console.log(`  flood: ${fmt(loginFlood.flood.rps)} req/s of wrong passwords from 203.0.113.66 (64 connections; all answered 401 or 429)`)
   }
+  if (scale.rows.length) {
+    console.log(`\nScale: p50/p99 in ms at 1k and 1M rows, @16 connections, wrk ${process.env.BENCH_SCALE_SECONDS ?? 3} s per run (one run each); × = 1M / 1k; errors = API/R`)
+    console.log(scaleTable(scale.rows))
+    console.log('\nSearch, as run (trigram ILIKE) vs PostgreSQL full-text search, the same page and count: median ms of 15 runs, 4 terms')
+    for (const t of scale.search) console.log(`  ${t.size.toLocaleString('en').padStart(9)} products, ${t.term.padEnd(9)}: trigram ${fmt(t.trigramMs, 2)} ms, full-text ${fmt(t.fullTextMs, 2)} ms`)
+  }
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
   for (const [key, rate] of Object.entries(deliveryRates)) {
@@ -412,7 +428,7 @@ try {
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, login_flood: loginFlood, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, login_flood: loginFlood, scale, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

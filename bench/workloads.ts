@@ -40,8 +40,8 @@ const LIST_QUERY = '/products?limit=50&category_id=7&sort=-price'
  * should not grow with the catalogue. Material + noun pairs find 1 product in 500 (2 at 1,000
  * products, 400 at 200,000): the result, and the exact total, grow with the data.
  */
-const SELECTIVE_TERMS = Array.from({ length: 50 }, (_, i) => modelCode(1 + i * 20))
-const BROAD_TERMS = MATERIALS.slice(0, 8).map((material, i) => `${material} ${NOUNS[(i * 3) % NOUNS.length]}`)
+export const SELECTIVE_TERMS = Array.from({ length: 50 }, (_, i) => modelCode(1 + i * 20))
+export const BROAD_TERMS = MATERIALS.slice(0, 8).map((material, i) => `${material} ${NOUNS[(i * 3) % NOUNS.length]}`)
 const searchPath = (term: string) => `/products?q=${encodeURIComponent(term)}`
 const luaList = (values: string[]) => `{${values.map((v) => JSON.stringify(v)).join(', ')}}`
 
@@ -65,7 +65,7 @@ const search = (key: string, dataset: Dataset['key'], label: string, terms: stri
   }),
   sample: { method: 'GET', path: searchPath(terms[0]!) },
   // The plan that matters is the one at 200,000 products: an index search, not a scan.
-  explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]!, limit: 20, offset: 0 }) : undefined,
+  explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]! }, { limit: 20, offset: 0, scope: 'explain' }) : undefined,
 })
 
 /** Orders of random products; with `webhooks`, while one endpoint receives every event they cause. */

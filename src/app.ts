@@ -44,7 +44,7 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
           })
         : new Elysia({ name: 'cors-off' }),
     )
-    .use(openApiDocument({ path: '/swagger' }))
+    .use(openApiDocument({ path: '/swagger', metricsToken: metrics.enabled && metrics.token !== undefined }))
     // The page, from local assets; the document comes from openApiDocument() above.
     .use(swaggerUi({ path: '/swagger', specPath: '/swagger/json', title: 'Inventory API' }))
     .use(metrics.enabled ? metricsRoutes(metrics.token) : new Elysia({ name: 'metrics-off' }))

@@ -82,6 +82,8 @@ const schema = z
     TRUSTED_PROXIES: subnetList,
 
     LOW_STOCK_THRESHOLD: int(0, 1_000_000_000).default(10),
+    // Lists count their matches up to this many; past it `total` is this number and `total_exact` false.
+    LIST_COUNT_LIMIT: int(1, 1_000_000).default(10_000),
     BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
     // Bun.serve's idleTimeout (at most 255 s, 0 = none): how long a connection may stay silent,
     // including while its request is being handled.

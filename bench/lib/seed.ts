@@ -26,7 +26,7 @@ export const modelCode = (i: number) => new Bun.CryptoHasher('md5').update(Strin
 const MODEL_CODE_SQL = `upper(left(md5(i::text), 6))`
 
 /** Empties every table and seeds users (real argon2id hashes, the API's own parameters) and categories. */
-export async function seedBase(db: Client): Promise<{ customerId: number }> {
+export async function seedBase(db: Client): Promise<{ customerId: number; adminId: number }> {
   // The API runs with its default cost; hash with exactly those parameters.
   const defaults = loadConfig({})
   const hash = (password: string) =>
@@ -39,7 +39,7 @@ export async function seedBase(db: Client): Promise<{ customerId: number }> {
   await db.query(
     `INSERT INTO categories (name, description) SELECT 'Category ' || i, 'Benchmark category ' || i FROM generate_series(1, ${CATEGORY_COUNT}) i`,
   )
-  return { customerId: rows.find((row) => row.role === 'customer').id }
+  return { customerId: rows.find((row) => row.role === 'customer').id, adminId: rows.find((row) => row.role === 'admin').id }
 }
 
 /**
@@ -59,18 +59,18 @@ async function waitForQuiet(db: Client) {
 }
 
 /** Replaces the products (and what refers to them) with `count` new ones, each in two categories, with their ledger rows. */
-export async function seedProducts(db: Client, count: number): Promise<void> {
+export async function seedProducts(db: Client, count: number, options: { lowStockEvery?: number; analyze?: boolean } = {}): Promise<void> {
   await waitForQuiet(db)
   await db.query('TRUNCATE alerts, stock_movements, orders, product_categories, products RESTART IDENTITY CASCADE')
   await db.query(
     `INSERT INTO products (name, description, price, stock_quantity, low_stock_threshold, created_at, updated_at)
      SELECT initcap(m[1 + i % 20]) || ' ' || n[1 + (i / 20) % 25] || ' ' || ${MODEL_CODE_SQL},
             'A ' || n[1 + (i / 20) % 25] || ' for every day, batch ' || (i % 97),
-            ((i * 7919) % 100000) / 100.0 + 1,
-            $2, 10,
+            ((i::bigint * 7919) % 100000) / 100.0 + 1,
+            CASE WHEN i % $3 = 0 THEN 5 ELSE $2 END, 10,
             now() - make_interval(secs => $1 - i), now() - make_interval(secs => $1 - i)
      FROM generate_series(1, $1::int) i, (SELECT ${sqlArray(MATERIALS)} AS m, ${sqlArray(NOUNS)} AS n) words`,
-    [count, LARGE_STOCK],
+    [count, LARGE_STOCK, options.lowStockEvery ?? 2 ** 31 - 1],
   )
   await db.query(
     `INSERT INTO product_categories (product_id, category_id)
@@ -78,5 +78,22 @@ export async function seedProducts(db: Client, count: number): Promise<void> {
      UNION SELECT id, 1 + (id / ${CATEGORY_COUNT} + 3) % ${CATEGORY_COUNT} FROM products`,
   )
   await db.query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) SELECT id, stock_quantity, stock_quantity, 'initial' FROM products`)
+  if (options.analyze ?? true) await db.query('VACUUM ANALYZE')
+}
+
+/**
+ * The scale section's data: `count` products (1 in 100 below its low-stock threshold), as many
+ * orders (every other one the bench customer's), movements of product 1 and alerts of product 1.
+ */
+export async function seedScale(db: Client, count: number, users: { customerId: number; adminId: number }): Promise<void> {
+  await seedProducts(db, count, { lowStockEvery: 100, analyze: false })
+  await db.query(
+    `INSERT INTO orders (product_id, user_id, quantity, status) SELECT 1 + i % $1, CASE WHEN i % 2 = 0 THEN $2::int ELSE $3::int END, 1, 'Completed'
+     FROM generate_series(1, $1::int) i`,
+    [count, users.customerId, users.adminId],
+  )
+  await db.query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) SELECT 1, 1, ${LARGE_STOCK} + i, 'adjustment' FROM generate_series(1, $1::int) i`, [count])
+  await db.query(`INSERT INTO alerts (product_id, stock, threshold) SELECT 1, 5, 10 FROM generate_series(1, $1::int) i`, [count])
+  // As autovacuum would after a bulk load: statistics, the visibility map (index-only counts), GIN pending lists merged.
   await db.query('VACUUM ANALYZE')
 }

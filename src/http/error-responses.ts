@@ -1,6 +1,6 @@
 import { config } from '../config'
 import { HttpError, invalidInput, invalidJson, payloadTooLarge, unsupportedMediaType } from './errors'
-import { errorSchema, integerRangeMessage, MAX_PAGE_SIZE, positiveIdMessage } from './validation'
+import { errorSchema, positiveIdMessage } from './validation'
 
 /** What each error title means: the response's description in the OpenAPI document. */
 const MEANINGS: Record<string, string> = {
@@ -47,6 +47,3 @@ export const JSON_BODY_ERRORS = [invalidJson(), payloadTooLarge(config.BODY_LIMI
 
 /** The 400 of a malformed id in the path (`label` as in pathId(), e.g. "Product ID"). */
 export const invalidId = (label: string) => invalidInput(positiveIdMessage(label))
-
-/** The 400 of a bad pagination parameter. */
-export const invalidPage = () => invalidInput(integerRangeMessage('Query parameter limit', 1, MAX_PAGE_SIZE))

@@ -110,34 +110,6 @@ export const queryInteger = (label: string, min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { error: integerRangeMessage(label, min, max) })
 
-export const MAX_PAGE_SIZE = 100
-
-export const pagination = {
-  limit: queryInteger('Query parameter limit', 1, MAX_PAGE_SIZE)
-    .default(20)
-    .meta({ description: `Page size, 1–${MAX_PAGE_SIZE}; 20 when omitted.` }),
-  offset: queryInteger('Query parameter offset', 0, 2_147_483_647)
-    .default(0)
-    .meta({ description: 'Number of items to skip; 0 when omitted.' }),
-}
-
-export interface Page<T> {
-  items: T[]
-  total: number
-  limit: number
-  offset: number
-}
-
-export const pageSchema = <T extends z.ZodType>(item: T) =>
-  z
-    .object({
-      items: z.array(item),
-      total: z.int().meta({ description: 'Number of items in the whole list.', example: 1 }),
-      limit: z.int().meta({ example: 20 }),
-      offset: z.int().meta({ example: 0 }),
-    })
-    .meta({ description: 'One page of the list, with the `limit` and `offset` that chose it.' })
-
 /** The body of every error response. */
 export const errorSchema = z.object({
   error: z.string().meta({ description: 'A short title, e.g. `Invalid input` or `Product not found`.' }),

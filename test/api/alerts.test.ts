@@ -25,7 +25,7 @@ describe('GET /alerts', () => {
     const response = await call('GET', '/alerts', { as: who ? users[who] : undefined })
     expect(response.status).toBe(status)
     if (error) expect(response.body.error).toBe(error)
-    else expect(response.body).toEqual({ items: [], total: 0, limit: 20, offset: 0 })
+    else expect(response.body).toEqual({ items: [], total: 0, limit: 20, offset: 0, total_exact: true, next_cursor: null })
   })
 
   test('lists the crossings caused by orders, newest first, with the product name', async () => {
@@ -42,8 +42,10 @@ describe('GET /alerts', () => {
         { id: 1, product_id: widget, product_name: 'Widget', stock: 9, threshold: 10, order_id: first.id, created_at: isoDate },
       ],
       total: 2,
+      total_exact: true,
       limit: 20,
       offset: 0,
+      next_cursor: null,
     })
   })
 
@@ -82,15 +84,17 @@ describe('GET /alerts', () => {
     expect(response.body).toEqual({
       items: [expect.objectContaining({ id: 2, product_name: 'P1' })],
       total: 3,
+      total_exact: true,
       limit: 1,
       offset: 1,
+      next_cursor: expect.any(String),
     })
   })
 
   test.each([
     ['limit=0', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=1000', 'Query parameter limit must be an integer between 1 and 100.'],
-    ['offset=-5', 'Query parameter offset must be an integer between 0 and 2147483647.'],
+    ['offset=-5', 'Query parameter offset must be an integer between 0 and 10000.'],
   ])('?%s → 400', async (qs, message) => {
     const response = await call('GET', `/alerts?${qs}`, { as: users.manager })
     expect(response.status).toBe(400)

@@ -95,8 +95,10 @@ describe('GET /categories', () => {
         { id: c, name: 'cables', description: null, created_at: isoDate, updated_at: isoDate },
       ],
       total: 3,
+      total_exact: true,
       limit: 2,
       offset: 1,
+      next_cursor: null,
     })
     const first = await call('GET', '/categories', { as: users.customer })
     expect(first.body).toMatchObject({ total: 3, limit: 20, offset: 0 })
@@ -106,13 +108,13 @@ describe('GET /categories', () => {
   test('an offset past the end gives an empty page with the real total', async () => {
     await insertCategory('tools')
     const response = await call('GET', '/categories?offset=5', { as: users.customer })
-    expect(response.body).toEqual({ items: [], total: 1, limit: 20, offset: 5 })
+    expect(response.body).toEqual({ items: [], total: 1, limit: 20, offset: 5, total_exact: true, next_cursor: null })
   })
 
   test.each([
     ['limit=0', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=101', 'Query parameter limit must be an integer between 1 and 100.'],
-    ['offset=-1', 'Query parameter offset must be an integer between 0 and 2147483647.'],
+    ['offset=-1', 'Query parameter offset must be an integer between 0 and 10000.'],
   ])('?%s → 400', async (qs, message) => {
     const response = await call('GET', `/categories?${qs}`, { as: users.customer })
     expect(response.status).toBe(400)
@@ -266,7 +268,7 @@ describe('OpenAPI document', () => {
     ] as const) {
       expect(paths[path][method]).toMatchObject({ tags: ['Categories'], summary: expect.any(String), description: expect.any(String) })
     }
-    expect(paths['/categories'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['limit', 'offset'])
+    expect(paths['/categories'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['limit', 'offset', 'cursor'])
     expect(paths['/categories/{id}'].put.parameters).toEqual([
       {
         name: 'id',

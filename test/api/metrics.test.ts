@@ -113,7 +113,8 @@ describe('GET /metrics', () => {
     const document = (await call<OpenApiDocument>('GET', '/swagger/json')).body
     const operation = document.paths['/metrics'].get
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/plain'])
-    expect(operation.security).toBeUndefined()
+    expect(operation.security).toEqual([]) // public, as the document says explicitly
+    expect(document.components.securitySchemes.metricsToken).toBeUndefined()
   })
 })
 

@@ -144,10 +144,12 @@ describe('GET /products?sku=', () => {
        SELECT 'SKU-' || i, 'Item ' || i, 1, 1, 0 FROM generate_series(1, 20000) i`,
     )
     await dataSource.query('ANALYZE products')
-    const { sql, params } = listProductsQuery({ sku: 'sku-4242', limit: 20, offset: 0 })
+    const { sql, params } = listProductsQuery({ sku: 'sku-4242' }, { limit: 20, offset: 0, scope: 'products' })
     const [row] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)
     const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
     const scans = nodes(row['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'products')
-    expect(scans).toEqual([expect.objectContaining({ 'Node Type': 'Index Scan', 'Index Name': 'products_sku_lower_key' })])
+    // The page and its bounded count each read products: both through the index.
+    expect(scans.length).toBeGreaterThan(0)
+    for (const scan of scans) expect(scan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'products_sku_lower_key' })
   })
 })

@@ -469,7 +469,7 @@ describe('DELETE /products/{id}', () => {
     const list = await call('GET', '/products', { as: users.admin })
     expect(list.body).toMatchObject({ total: 1, items: [{ id: other.id }] })
     const filtered = await call('GET', `/products?category_id=${a}`, { as: users.admin })
-    expect(filtered.body).toEqual({ items: [], total: 0, limit: 20, offset: 0 })
+    expect(filtered.body).toEqual({ items: [], total: 0, limit: 20, offset: 0, total_exact: true, next_cursor: null })
     expect(await query('SELECT name, stock_quantity FROM products WHERE id = $1 AND deleted_at IS NOT NULL', [product.id])).toEqual([
       { name: 'Drill', stock_quantity: 5 },
     ])
@@ -490,7 +490,7 @@ describe('GET /products', () => {
   test.each(roles(401, 200, 200, 200))('as %s → %d', async (who, status) => {
     const response = await call('GET', '/products', { as: as(who) })
     expect(response.status).toBe(status)
-    expect(response.body).toEqual(status === 200 ? { items: [], total: 0, limit: 20, offset: 0 } : UNAUTHORIZED_BODY)
+    expect(response.body).toEqual(status === 200 ? { items: [], total: 0, limit: 20, offset: 0, total_exact: true, next_cursor: null } : UNAUTHORIZED_BODY)
   })
 
   test('the envelope with full items, by id, default limit 20 and offset 0', async () => {
@@ -499,7 +499,7 @@ describe('GET /products', () => {
     const second = await createProduct({ name: 'Axe', price: 0.1 })
     const response = await list('')
     expect(response.status).toBe(200)
-    expect(response.body).toEqual({ items: [first, second], total: 2, limit: 20, offset: 0 })
+    expect(response.body).toEqual({ items: [first, second], total: 2, limit: 20, offset: 0, total_exact: true, next_cursor: null })
   })
 
   test('pagination: limit, offset, a page past the end keeps the total', async () => {
@@ -507,14 +507,14 @@ describe('GET /products', () => {
     expect(await list('?limit=2&offset=1').then((r) => [ids(r), r.body.total, r.body.limit, r.body.offset])).toEqual([[2, 3], 5, 2, 1])
     expect((await list('?limit=100')).body.items).toHaveLength(5)
     expect((await list('?offset=4')).body).toMatchObject({ total: 5, items: [{ id: 5 }] })
-    expect((await list('?offset=9')).body).toEqual({ items: [], total: 5, limit: 20, offset: 9 })
+    expect((await list('?offset=9')).body).toEqual({ items: [], total: 5, limit: 20, offset: 9, total_exact: true, next_cursor: null })
   })
 
   test.each([
     ['limit=0', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=101', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=abc', 'Query parameter limit must be an integer between 1 and 100.'],
-    ['offset=-1', 'Query parameter offset must be an integer between 0 and 2147483647.'],
+    ['offset=-1', 'Query parameter offset must be an integer between 0 and 10000.'],
     ['category_id=0', 'Query parameter category_id must be an integer between 1 and 2147483647.'],
     ['category_id=abc', 'Query parameter category_id must be an integer between 1 and 2147483647.'],
     ['min_price=-1', 'Query parameter min_price must be a number between 0 and 9999999999.99 with at most 2 decimal places.'],
@@ -566,7 +566,7 @@ describe('GET /products', () => {
       { id: tools, name: 'Tools' },
       { id: garden, name: 'Garden' },
     ])
-    expect((await list('?category_id=999')).body).toEqual({ items: [], total: 0, limit: 20, offset: 0 })
+    expect((await list('?category_id=999')).body).toEqual({ items: [], total: 0, limit: 20, offset: 0, total_exact: true, next_cursor: null })
   })
 
   test('prices compare exactly: 0.1 and 0.2 against 0.3', async () => {
@@ -662,11 +662,13 @@ describe('GET /products/{id}/stock-movements', () => {
     expect(response.body).toEqual({
       items: [movement(4, -7, 1, 'adjustment', users.manager.id), movement(3, 3, 8, 'adjustment', users.admin.id), movement(1, 5, 5, 'initial', users.manager.id)],
       total: 3,
+      total_exact: true,
       limit: 20,
       offset: 0,
+      next_cursor: null,
     })
     const page = await call('GET', `/products/${product.id}/stock-movements?limit=1&offset=1`, { as: users.admin })
-    expect(page.body).toEqual({ items: [movement(3, 3, 8, 'adjustment', users.admin.id)], total: 3, limit: 1, offset: 1 })
+    expect(page.body).toEqual({ items: [movement(3, 3, 8, 'adjustment', users.admin.id)], total: 3, limit: 1, offset: 1, total_exact: true, next_cursor: expect.any(String) })
   })
 
   test('unknown product → 404; bad id and bad paging → 400', async () => {
@@ -702,6 +704,7 @@ describe('OpenAPI document', () => {
     expect(paths['/products'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
       'limit',
       'offset',
+      'cursor',
       'sku',
       'q',
       'category_id',

@@ -120,8 +120,10 @@ describe('GET /users', () => {
         { id: users.customer.id, username: 'customer', role: 'customer', created_at: isoDate },
       ],
       total: 4,
+      total_exact: true,
       limit: 2,
       offset: 1,
+      next_cursor: expect.any(String),
     })
   })
 
@@ -135,7 +137,7 @@ describe('GET /users', () => {
     ['limit=0', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=101', 'Query parameter limit must be an integer between 1 and 100.'],
     ['limit=abc', 'Query parameter limit must be an integer between 1 and 100.'],
-    ['offset=-1', 'Query parameter offset must be an integer between 0 and 2147483647.'],
+    ['offset=-1', 'Query parameter offset must be an integer between 0 and 10000.'],
   ])('?%s → 400', async (qs, message) => {
     const response = await call('GET', `/users?${qs}`, { as: users.admin })
     expect(response.status).toBe(400)

@@ -433,7 +433,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       const visible = model.orders.filter((order) => !isCustomer(g.principal) || order.user_id === g.principal.id).reverse()
       return {
         response,
-        expected: { status: 200, body: { items: visible.map((order) => expect.objectContaining(order)), total: visible.length, limit: 100, offset: 0 } },
+        expected: { status: 200, body: { items: visible.map((order) => expect.objectContaining(order)), total: visible.length, total_exact: true, limit: 100, offset: 0, next_cursor: null } },
       }
     }
 
@@ -465,7 +465,7 @@ async function run(model: Model, op: Op): Promise<Step> {
         response,
         expected: {
           status: 200,
-          body: { items: live.map((p) => expect.objectContaining({ id: p.id, stock: p.stock })), total: live.length, limit: 100, offset: 0 },
+          body: { items: live.map((p) => expect.objectContaining({ id: p.id, stock: p.stock })), total: live.length, total_exact: true, limit: 100, offset: 0, next_cursor: null },
         },
       }
     }
@@ -552,7 +552,7 @@ async function run(model: Model, op: Op): Promise<Step> {
       const live = model.users.filter((user) => !user.deleted)
       return {
         response,
-        expected: { status: 200, body: { items: live.map((u) => ({ id: u.id, username: u.username, role: u.role, created_at: expect.any(String) })), total: live.length, limit: 100, offset: 0 } },
+        expected: { status: 200, body: { items: live.map((u) => ({ id: u.id, username: u.username, role: u.role, created_at: expect.any(String) })), total: live.length, total_exact: true, limit: 100, offset: 0, next_cursor: null } },
       }
     }
   }

@@ -98,7 +98,7 @@ describe('Swagger UI page', () => {
 
   test('protected operations carry the basic and bearer requirements, so "Authorize" applies to them', async () => {
     const { body } = await call<OpenApiDocument>('GET', '/swagger/json')
-    expect(Object.keys(body.components.securitySchemes).sort()).toEqual(['basic', 'bearer', 'metricsToken'])
+    expect(Object.keys(body.components.securitySchemes).sort()).toEqual(['basic', 'bearer'])
     expect(body.paths['/users'].get.security).toEqual([{ basic: [] }, { bearer: [] }])
     expect(body.paths['/health'].get.security).toEqual([]) // public, as the document says explicitly
   })

@@ -33,8 +33,10 @@ type Fields = { [K in KeyOf<Bodies>]?: FieldOf<Bodies, K> }
 export interface ApiBody extends Fields {
   items?: ApiBody[]
   total?: number
+  total_exact?: boolean
   limit?: number
   offset?: number
+  next_cursor?: string | null
 }
 
 /** The OpenAPI document, as far as the tests read it. */

@@ -1,15 +1,16 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidPage } from '../../http/error-responses'
+import { errorResponses } from '../../http/error-responses'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { alertListQuery, alertPage } from './schemas'
 import { listAlerts } from './service'
 
 export const alertRoutes = new Elysia({ prefix: '/alerts', tags: ['Alerts'] })
   .use(authPlugin)
-  .get('', ({ query }) => listAlerts(query.limit, query.offset), {
+  .get('', ({ query }) => listAlerts(query), {
     role: ['manager', 'admin'],
     query: alertListQuery,
-    response: { 200: alertPage, ...errorResponses(invalidPage()) },
+    response: { 200: alertPage, ...errorResponses(...PAGE_ERRORS) },
     detail: {
       summary: 'List low-stock alerts',
       description:

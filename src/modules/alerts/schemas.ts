@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { pagination, pageSchema } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
 
 export const alertSchema = z
   .object({

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { conditionalRead, ifMatchHeaders, ifNoneMatchHeaders, notModified, sendsEtag, tagged } from '../../http/conditional'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import { categoryListQuery, categoryPage, categoryParams, categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
@@ -33,10 +34,10 @@ export const categoryRoutes = new Elysia({ prefix: '/categories', tags: ['Catego
       },
     },
   )
-  .get('', ({ query }) => listCategories(query.limit, query.offset), {
+  .get('', ({ query }) => listCategories(query), {
     auth: true,
     query: categoryListQuery,
-    response: { 200: categoryPage, ...errorResponses(invalidPage()) },
+    response: { 200: categoryPage, ...errorResponses(...PAGE_ERRORS) },
     detail: { summary: 'List categories', description: 'Every category, ordered by name (then id), paginated. Any authenticated user.' },
   })
   .get('/:id', async ({ params, headers, set }) => conditionalRead(set, headers['if-none-match'], await getCategory(params.id)), {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { freeText, pagination, pageSchema, pathId, text } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { freeText, pathId, text } from '../../http/validation'
 
 const name = text('Category name', 1, 100).meta({
   description: 'Unique regardless of case; 1–100 characters (surrounding spaces are trimmed).',

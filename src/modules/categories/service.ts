@@ -3,9 +3,11 @@ import { onUniqueViolation } from '../../db/errors'
 import type { z } from 'zod'
 import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
 import { conflict, notFound, preconditionFailed } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { preparedQuery } from '../../db/prepared'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Category } from './category.entity'
 import type { categorySchema, createCategoryBody, updateCategoryBody } from './schemas'
+import { CATEGORY_LIST } from './sql'
 
 export type PublicCategory = z.output<typeof categorySchema>
 
@@ -30,9 +32,17 @@ export async function createCategory(input: z.output<typeof createCategoryBody>)
   return versioned(await uniqueName(() => categories().save(categories().create(input))))
 }
 
-export async function listCategories(limit: number, offset: number): Promise<Page<PublicCategory>> {
-  const [rows, total] = await categories().findAndCount({ order: { name: 'ASC', id: 'ASC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicCategory), total, limit, offset }
+type CategoryRow = Omit<PublicCategory, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date } & PagedRow
+
+export async function listCategories(query: PageQuery): Promise<Page<PublicCategory>> {
+  const request = pageRequest(query, listScope('categories', {}))
+  return fetchPage(preparedQuery<CategoryRow>, CATEGORY_LIST, request, (row) => ({
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }))
 }
 
 export async function getCategory(id: number): Promise<Versioned<PublicCategory>> {

@@ -59,7 +59,7 @@ export const metricsRoutes = (token: string | undefined) => {
           description:
             'The Prometheus text format (`text/plain; version=0.0.4`): request counts and durations by method, route template and status; orders placed and refused (by reason); low-stock alerts; webhook deliveries by outcome; the database pool (open, idle, in use, waiting); process metrics. With several workers (`WEB_CONCURRENCY`), the sums of the whole process group. When `METRICS_TOKEN` is set, `Authorization: Bearer <METRICS_TOKEN>` is required (401 otherwise); without it, no authentication.',
           // Like the health probes, public without a token.
-          ...(token === undefined ? {} : { security: [{ metricsToken: [] }] }),
+          security: token === undefined ? [] : [{ metricsToken: [] }],
         },
       },
     )

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { HttpError, invalidInput, notFound } from '../../http/errors'
 import { IDEMPOTENCY_CONFLICTS, idempotencyKeyHeaders, reply } from '../idempotency/idempotency'
 import { ordersPlaced, ordersRefused } from '../metrics/registry'
@@ -54,10 +55,10 @@ export const orderRoutes = new Elysia({ prefix: '/orders', tags: ['Orders'] })
       },
     },
   )
-  .get('', ({ query, user }) => listOrders(user, query.limit, query.offset), {
+  .get('', ({ query, user }) => listOrders(user, query), {
     auth: true,
     query: orderListQuery,
-    response: { 200: orderPage, ...errorResponses(invalidPage()) },
+    response: { 200: orderPage, ...errorResponses(...PAGE_ERRORS) },
     detail: {
       summary: 'List orders',
       description: 'Newest first, paginated. Customers see only their own orders; managers and admins see all.',

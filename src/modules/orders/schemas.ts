@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { HttpError } from '../../http/errors'
-import { integer, pagination, pageSchema, pathId } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { integer, pathId } from '../../http/validation'
 import { ORDER_STATUSES } from './order.entity'
 
 /** The spec asks for a bound on order quantity: a mistyped quantity cannot take a whole warehouse at once. */

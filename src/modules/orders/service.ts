@@ -4,12 +4,12 @@ import { dataSource } from '../../db/data-source'
 import { preparedQuery } from '../../db/prepared'
 import type { Principal } from '../auth/service'
 import { notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { explainRefusedChange, logLowStock } from '../products/stock'
 import { runIdempotently, type Idempotent } from '../idempotency/idempotency'
 import { Order, type OrderStatus } from './order.entity'
 import type { createOrderBody } from './schemas'
-import { PLACE_ORDER, RETURNING_ORDER, toPublicOrder, type OrderFields, type PublicOrder } from './sql'
+import { orderListStatement, PLACE_ORDER, RETURNING_ORDER, toPublicOrder, type OrderFields, type PublicOrder } from './sql'
 
 
 const orders = () => dataSource.getRepository(Order)
@@ -67,9 +67,11 @@ export async function placeOrder(
   return outcome
 }
 
-export async function listOrders(user: Principal, limit: number, offset: number): Promise<Page<PublicOrder>> {
-  const [rows, total] = await orders().findAndCount({ where: visibleTo(user), order: { id: 'DESC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicOrder), total, limit, offset }
+/** Newest first; a customer's list (and its cursors) is bound to the customer, through the (user_id, id) index. */
+export async function listOrders(user: Principal, query: PageQuery): Promise<Page<PublicOrder>> {
+  const own = user.role === 'customer'
+  const request = pageRequest(query, listScope('orders', own ? { user_id: user.id } : {}))
+  return fetchPage(preparedQuery<OrderFields & PagedRow>, orderListStatement(own ? user.id : undefined), request, toPublicOrder)
 }
 
 /** Another customer's order reads as absent: its existence is not revealed. */

@@ -1,3 +1,5 @@
+import type { ListStatement } from '../../http/pagination'
+
 /**
  * The orders module's SQL, free of runtime imports (the ledger's crossing rule comes from the
  * products module's import-free sql.ts) so that the benchmark's R ceiling (bench/servers/) runs
@@ -25,8 +27,19 @@ export const toPublicOrder = (order: OrderFields): PublicOrder => ({
 
 
 /** Hand-written statements return the entity's field names, so one mapping serves both paths. */
-export const RETURNING_ORDER = `RETURNING id, product_id AS "productId", user_id AS "userId", quantity, status,
+/** The order's columns under the entity's field names (unqualified: every statement reads orders alone). */
+const ORDER_FIELDS = `id, product_id AS "productId", user_id AS "userId", quantity, status,
   created_at AS "createdAt", updated_at AS "updatedAt"`
+export const RETURNING_ORDER = `RETURNING ${ORDER_FIELDS}`
+
+/** Newest first: every order (primary key), or one customer's, through the (user_id, id) index. */
+export const orderListStatement = (userId?: number): ListStatement => ({
+  from: 'orders o',
+  conditions: userId === undefined ? [] : ['o.user_id = $1'],
+  params: userId === undefined ? [] : [userId],
+  select: ORDER_FIELDS,
+  order: { key: null, id: 'o.id', descending: true },
+})
 
 /**
  * The whole order in one statement, so one round trip: the conditional UPDATE takes the stock

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
 import { conditionalRead, ifMatchHeaders, ifNoneMatchHeaders, notModified, sendsEtag, tagged } from '../../http/conditional'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import {
@@ -51,11 +52,11 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
   .get('', ({ query }) => listProducts(query), {
     auth: true,
     query: productListQuery,
-    response: { 200: productPage, ...errorResponses(invalidPage()) },
+    response: { 200: productPage, ...errorResponses(...PAGE_ERRORS) },
     detail: {
       summary: 'List products',
       description:
-        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated with `limit` and `offset`.',
+        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated: `limit`, and `offset` (up to 10,000) or the previous page\'s `next_cursor` as `cursor`; `total` is exact up to LIST_COUNT_LIMIT (`total_exact`).',
     },
   })
   .get('/:id', async ({ params, headers, set }) => conditionalRead(set, headers['if-none-match'], await getProduct(params.id)), {
@@ -110,11 +111,11 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
       },
     },
   )
-  .get('/:id/stock-movements', ({ params, query }) => listStockMovements(params.id, query.limit, query.offset), {
+  .get('/:id/stock-movements', ({ params, query }) => listStockMovements(params.id, query), {
     role: ['manager', 'admin'],
     params: productParams,
     query: stockMovementListQuery,
-    response: { 200: stockMovementPage, ...errorResponses(invalidId('Product ID'), invalidPage(), notFound('Product', 42)) },
+    response: { 200: stockMovementPage, ...errorResponses(invalidId('Product ID'), ...PAGE_ERRORS, notFound('Product', 42)) },
     detail: {
       summary: "List a product's stock movements",
       description:

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { fieldMessages, freeText, integer, pagination, pageSchema, pathId, queryInteger, text } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { fieldMessages, freeText, integer, pathId, queryInteger, text } from '../../http/validation'
 import { MOVEMENT_REASONS } from './stock-movement.entity'
 import { STOCK_MAX } from './sql'
 

@@ -6,23 +6,24 @@ import { onUniqueViolation } from '../../db/errors'
 import { preparedQuery } from '../../db/prepared'
 import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
 import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Product } from './product.entity'
-import type { createProductBody, stockMovementSchema, updateProductBody } from './schemas'
+import type { createProductBody, updateProductBody } from './schemas'
 import {
   GET_PRODUCT,
   GET_PRODUCT_FOR_UPDATE,
-  listProductsQuery,
-  productConditions,
+  movementListStatement,
+  productListStatement,
+  toPublicMovement,
   toPublicProduct,
+  type MovementRow,
   type ProductFilters,
   type ProductRow,
   type PublicProduct,
+  type PublicStockMovement,
 } from './sql'
 import { changeStock, logLowStock, recordStockChange, type LowStockCrossing } from './stock'
-import { StockMovement } from './stock-movement.entity'
 
-export type PublicStockMovement = z.output<typeof stockMovementSchema>
 /** The writable fields; `stock_quantity` is the input alias of `stock`. */
 export type ProductChanges = z.output<typeof updateProductBody>
 export type NewProduct = z.output<typeof createProductBody>
@@ -51,21 +52,12 @@ export async function getProduct(id: number): Promise<Versioned<PublicProduct>> 
   return versioned(row)
 }
 
-export async function listProducts(filters: ProductFilters): Promise<Page<PublicProduct>> {
+export async function listProducts(query: ProductFilters & PageQuery): Promise<Page<PublicProduct>> {
+  const { limit, offset, cursor, ...filters } = query
+  const request = pageRequest({ limit, offset, cursor }, listScope('products', filters))
   // Prepared too: planning this statement costs more than running it on a small page. The texts
-  // are a bounded set (one per combination of filters and sort).
-  const { sql, params } = listProductsQuery(filters)
-  const rows = await preparedQuery<ProductRow & { total: string }>(sql, params)
-  const total = rows[0] ? Number(rows[0].total) : await countProducts(filters)
-  return { items: rows.map(toPublicProduct), total, limit: filters.limit, offset: filters.offset }
-}
-
-/** A page past the end has no row to carry the window count. */
-async function countProducts(filters: ProductFilters): Promise<number> {
-  if (filters.offset === 0) return 0
-  const { where, params } = productConditions(filters)
-  const [row] = await dataSource.query(`SELECT count(*) AS total FROM products p WHERE ${where}`, params)
-  return Number(row.total)
+  // are a bounded set (one per combination of filters, sort, and cursor or not).
+  return fetchPage(preparedQuery<ProductRow & PagedRow>, productListStatement(filters), request, toPublicProduct)
 }
 
 /** Locks the categories against a concurrent delete until the links are written. */
@@ -167,24 +159,9 @@ export async function deleteProduct(id: number): Promise<void> {
   if (!result.affected) throw notFound('Product', id)
 }
 
-export async function listStockMovements(productId: number, limit: number, offset: number): Promise<Page<PublicStockMovement>> {
+/** The cursors are bound to the product. */
+export async function listStockMovements(productId: number, query: PageQuery): Promise<Page<PublicStockMovement>> {
   if (!(await dataSource.getRepository(Product).existsBy({ id: productId }))) throw notFound('Product', productId)
-  const [rows, total] = await dataSource.getRepository(StockMovement).findAndCount({
-    where: { productId },
-    order: { id: 'DESC' },
-    take: limit,
-    skip: offset,
-  })
-  const items = rows.map((movement) => ({
-    id: Number(movement.id),
-    product_id: movement.productId,
-    delta: movement.delta,
-    stock_after: movement.stockAfter,
-    reason: movement.reason,
-    note: movement.note,
-    user_id: movement.userId,
-    order_id: movement.orderId,
-    created_at: movement.createdAt.toISOString(),
-  }))
-  return { items, total, limit, offset }
+  const request = pageRequest(query, listScope('stock-movements', { product_id: productId }))
+  return fetchPage(preparedQuery<MovementRow>, movementListStatement(productId), request, toPublicMovement)
 }

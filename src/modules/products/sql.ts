@@ -1,16 +1,18 @@
 /**
  * The products module's SQL: the reads (hand-written: one round trip per request, categories
- * folded in with json_agg, no entity hydration) and the stock ledger's statements. Free of runtime
- * imports, so that the benchmark's R ceiling (bench/servers/) and the plan tests run exactly the
- * SQL the endpoints run.
+ * folded in with json_agg, no entity hydration) and the stock ledger's statements. Imported by the
+ * benchmark's R ceiling (bench/servers/) and the plan tests, so that they run exactly the SQL the
+ * endpoints run.
  */
 import type { z } from 'zod'
-import type { productListQuery, productSchema, ProductSort } from './schemas'
+import { pageQuery, type KeysetOrder, type ListStatement, type PagedRow, type PageQuery, type PageRequest } from '../../http/pagination'
+import type { productListQuery, productSchema, ProductSort, stockMovementSchema } from './schemas'
 
 /** The most units a product may hold: `stock` in a PUT, and what adjustments may reach (int range with room). */
 export const STOCK_MAX = 1_000_000_000
 
-export type ProductFilters = z.output<typeof productListQuery>
+/** The filters and sort of a product list (its paging parameters apart). */
+export type ProductFilters = Omit<z.output<typeof productListQuery>, keyof PageQuery>
 export type PublicProduct = z.output<typeof productSchema>
 
 /** A row of GET_PRODUCT or listProductsQuery(), as the driver hands it over. */
@@ -45,32 +47,34 @@ export const toPublicProduct = (row: ProductRow): PublicProduct => ({
 })
 
 const PRODUCT_COLUMNS = 'p.id, p.sku, p.name, p.description, p.price, p.stock_quantity, p.low_stock_threshold, p.created_at, p.updated_at'
-const CATEGORIES_OF_P = `COALESCE((
+const categoriesOf = (alias: string) => `COALESCE((
     SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.id)
     FROM product_categories pc JOIN categories c ON c.id = pc.category_id
-    WHERE pc.product_id = p.id), '[]') AS categories`
+    WHERE pc.product_id = ${alias}.id), '[]') AS categories`
 
-const ORDER_BY: Record<ProductSort | 'id', string> = {
-  id: 'p.id',
-  name: 'p.name, p.id',
-  '-name': 'p.name DESC, p.id',
-  price: 'p.price, p.id',
-  '-price': 'p.price DESC, p.id',
-  stock: 'p.stock_quantity, p.id',
-  '-stock': 'p.stock_quantity DESC, p.id',
-  created_at: 'p.created_at, p.id',
-  '-created_at': 'p.created_at DESC, p.id',
+/** Each sort's column and the type its cursor text is cast back to; ties go by id ascending, whatever the direction. */
+const SORT_COLUMNS: Record<string, { column: string; type: string }> = {
+  name: { column: 'p.name', type: 'varchar' },
+  price: { column: 'p.price', type: 'numeric' },
+  stock: { column: 'p.stock_quantity', type: 'int' },
+  created_at: { column: 'p.created_at', type: 'timestamptz' },
+}
+
+export function productOrder(sort: ProductSort | undefined): KeysetOrder {
+  const descending = sort?.startsWith('-') ?? false
+  const key = sort === undefined ? null : SORT_COLUMNS[descending ? sort.slice(1) : sort]!
+  return { key, id: 'p.id', descending }
 }
 
 /** One product, with the row version its ETag is made of. */
-export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, p.version, ${CATEGORIES_OF_P} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
+export const GET_PRODUCT = `SELECT ${PRODUCT_COLUMNS}, p.version, ${categoriesOf('p')} FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL`
 
 /** The same, locking the row for a write that depends on what was read (If-Match, the stock before). */
 export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
-export function productConditions(filters: ProductFilters): { where: string; params: unknown[] } {
+export function productConditions(filters: ProductFilters): { conditions: string[]; params: unknown[] } {
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']
@@ -91,24 +95,40 @@ export function productConditions(filters: ProductFilters): { where: string; par
   if (filters.low_stock !== undefined) {
     conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
   }
-  return { where: conditions.join(' AND '), params }
+  return { conditions, params }
 }
 
-/**
- * The page is cut first, so categories are aggregated for its rows only; the window count
- * brings the total along in the same round trip.
- */
-export function listProductsQuery(filters: ProductFilters): { sql: string; params: unknown[] } {
-  const { where, params } = productConditions(filters)
-  const orderBy = ORDER_BY[filters.sort ?? 'id']
-  const limit = `$${params.length + 1}`
-  const offset = `$${params.length + 2}`
-  const sql = `SELECT p.*, ${CATEGORIES_OF_P} FROM (
-       SELECT ${PRODUCT_COLUMNS}, count(*) OVER () AS total FROM products p
-       WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}
-     ) p ORDER BY ${orderBy}`
-  return { sql, params: [...params, filters.limit, filters.offset] }
+export function productListStatement(filters: ProductFilters): ListStatement {
+  const { conditions, params } = productConditions(filters)
+  // Categories are aggregated for the cut page's rows only.
+  return { from: 'products p', conditions, params, select: PRODUCT_COLUMNS, pageColumns: categoriesOf('page'), order: productOrder(filters.sort) }
 }
+
+export const listProductsQuery = (filters: ProductFilters, request: PageRequest) => pageQuery(productListStatement(filters), request)
+
+export type PublicStockMovement = z.output<typeof stockMovementSchema>
+export type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date } & PagedRow
+
+export const toPublicMovement = (row: MovementRow): PublicStockMovement => ({
+  id: Number(row.id),
+  product_id: row.product_id,
+  delta: row.delta,
+  stock_after: row.stock_after,
+  reason: row.reason,
+  note: row.note,
+  user_id: row.user_id,
+  order_id: row.order_id,
+  created_at: row.created_at.toISOString(),
+})
+
+/** A product's ledger, newest first, through the (product_id, id) index. */
+export const movementListStatement = (productId: number): ListStatement => ({
+  from: 'stock_movements m',
+  conditions: ['m.product_id = $1'],
+  params: [productId],
+  select: 'm.id, m.product_id, m.delta, m.stock_after, m.reason, m.note, m.user_id, m.order_id, m.created_at',
+  order: { key: null, id: 'm.id', descending: true },
+})
 
 /**
  * The one definition of a low-stock crossing: a change took the stock from at or above the

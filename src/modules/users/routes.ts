@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { conflict, forbidden, invalidInput, notFound } from '../../http/errors'
 import { noContent } from '../../http/validation'
 import { createUserBody, updateUserBody, userListQuery, userPage, userParams, userSchema } from './schemas'
@@ -35,10 +36,10 @@ export const userRoutes = new Elysia({ prefix: '/users', tags: ['Users'] })
       },
     },
   )
-  .get('', ({ query }) => listUsers(query.limit, query.offset), {
+  .get('', ({ query }) => listUsers(query), {
     role: ['admin'],
     query: userListQuery,
-    response: { 200: userPage, ...errorResponses(invalidPage()) },
+    response: { 200: userPage, ...errorResponses(...PAGE_ERRORS) },
     detail: { summary: 'List users', description: 'All users, oldest first, paginated. Admins only.' },
   })
   .get(

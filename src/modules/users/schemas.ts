@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { fieldMessages, pagination, pageSchema, pathId, text } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { fieldMessages, pathId, text } from '../../http/validation'
 import { ROLES } from './user.entity'
 import { PASSWORD_LENGTH, USERNAME_CHARACTERS, USERNAME_LENGTH } from './username'
 

@@ -1,12 +1,14 @@
 import type { EntityManager } from 'typeorm'
 import type { z } from 'zod'
 import { dataSource } from '../../db/data-source'
+import { preparedQuery } from '../../db/prepared'
 import { onUniqueViolation } from '../../db/errors'
 import { conflict, forbidden, HttpError, notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { hashPassword } from '../auth/passwords'
 import { announceUserChange, forgetLocally } from '../auth/user-changes'
 import type { createUserBody, updateUserBody, userSchema } from './schemas'
+import { USER_LIST } from './sql'
 import { User, type Role } from './user.entity'
 
 export type PublicUser = z.output<typeof userSchema>
@@ -57,9 +59,16 @@ export async function getUser(actor: Actor, id: number): Promise<PublicUser> {
   return toPublicUser(user)
 }
 
-export async function listUsers(limit: number, offset: number): Promise<Page<PublicUser>> {
-  const [rows, total] = await users().findAndCount({ order: { id: 'ASC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicUser), total, limit, offset }
+type UserRow = Omit<PublicUser, 'created_at'> & { created_at: Date } & PagedRow
+
+export async function listUsers(query: PageQuery): Promise<Page<PublicUser>> {
+  const request = pageRequest(query, listScope('users', {}))
+  return fetchPage(preparedQuery<UserRow>, USER_LIST, request, (row) => ({
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    created_at: row.created_at.toISOString(),
+  }))
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../auth/plugin'
-import { errorResponses, invalidId, invalidPage, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { errorResponses, invalidId, JSON_BODY_ERRORS } from '../../http/error-responses'
+import { PAGE_ERRORS } from '../../http/pagination'
 import { invalidInput, notFound } from '../../http/errors'
 import { noContent, positiveIdMessage } from '../../http/validation'
 import {
@@ -45,10 +46,10 @@ export const webhookRoutes = new Elysia({ prefix: '/webhooks', tags: ['Webhooks'
       },
     },
   )
-  .get('', ({ query }) => listWebhooks(query.limit, query.offset), {
+  .get('', ({ query }) => listWebhooks(query), {
     role: ['admin'],
     query: webhookListQuery,
-    response: { 200: webhookPage, ...errorResponses(invalidPage()) },
+    response: { 200: webhookPage, ...errorResponses(...PAGE_ERRORS) },
     detail: { summary: 'List webhook endpoints', description: 'Admins only. Oldest first, paginated; secrets are never shown.' },
   })
   .get('/:id', ({ params }) => getWebhook(params.id), {
@@ -70,11 +71,11 @@ export const webhookRoutes = new Elysia({ prefix: '/webhooks', tags: ['Webhooks'
       detail: { summary: 'Delete a webhook endpoint', description: 'Admins only. Answers 204; its deliveries are deleted too and nothing more is sent to it.' },
     },
   )
-  .get('/:id/deliveries', ({ params, query }) => listDeliveries(params.id, query.limit, query.offset), {
+  .get('/:id/deliveries', ({ params, query }) => listDeliveries(params.id, query), {
     role: ['admin'],
     params: webhookParams,
     query: webhookListQuery,
-    response: { 200: deliveryPage, ...errorResponses(invalidId('Webhook ID'), invalidPage(), notFound('Webhook', 42)) },
+    response: { 200: deliveryPage, ...errorResponses(invalidId('Webhook ID'), ...PAGE_ERRORS, notFound('Webhook', 42)) },
     detail: {
       summary: "List an endpoint's deliveries",
       description:

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { fieldMessages, freeText, pagination, pageSchema, pathId, positiveIdMessage } from '../../http/validation'
+import { pagination, pageSchema } from '../../http/pagination'
+import { fieldMessages, freeText, pathId, positiveIdMessage } from '../../http/validation'
 import { DELIVERY_STATUSES } from './webhook-delivery.entity'
 import { EVENT_TYPES } from './webhook-endpoint.entity'
 

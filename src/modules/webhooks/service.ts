@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { dataSource } from '../../db/data-source'
 import { conflict, invalidInput, notFound } from '../../http/errors'
-import type { Page } from '../../http/validation'
+import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import type { CreatedWebhook, CreateWebhook, PublicDelivery, PublicWebhook } from './schemas'
-import { PUBLIC_DELIVERY_COLUMNS, RESEND_FAILED } from './sql'
+import { deliveryList, RESEND_FAILED, WEBHOOK_LIST } from './sql'
 import { refusalOf } from './url-safety'
 import { WebhookEndpoint } from './webhook-endpoint.entity'
 
@@ -44,9 +44,19 @@ export async function registerWebhook(request: CreateWebhook): Promise<CreatedWe
   return { ...toPublicWebhook(endpoint), secret: endpoint.secret }
 }
 
-export async function listWebhooks(limit: number, offset: number): Promise<Page<PublicWebhook>> {
-  const [rows, total] = await endpoints().findAndCount({ order: { id: 'ASC' }, take: limit, skip: offset })
-  return { items: rows.map(toPublicWebhook), total, limit, offset }
+type WebhookRow = Omit<PublicWebhook, 'created_at'> & { created_at: Date } & PagedRow
+
+const run = <Row>(sql: string, params: unknown[]): Promise<Row[]> => dataSource.query(sql, params)
+
+export async function listWebhooks(query: PageQuery): Promise<Page<PublicWebhook>> {
+  const request = pageRequest(query, listScope('webhooks', {}))
+  return fetchPage(run<WebhookRow>, WEBHOOK_LIST, request, (row) => ({
+    id: row.id,
+    url: row.url,
+    events: row.events,
+    description: row.description,
+    created_at: row.created_at.toISOString(),
+  }))
 }
 
 export async function getWebhook(id: number): Promise<PublicWebhook> {
@@ -61,17 +71,13 @@ export async function deleteWebhook(id: number): Promise<void> {
   if (!affected) throw notFound('Webhook', id)
 }
 
-/** Newest first, on the (endpoint_id, id) index. */
-export async function listDeliveries(endpointId: number, limit: number, offset: number): Promise<Page<PublicDelivery>> {
+/** Newest first, on the (endpoint_id, id) index, with the shared bounded total and cursors. */
+export async function listDeliveries(endpointId: number, query: PageQuery): Promise<Page<PublicDelivery>> {
   await getWebhook(endpointId)
-  const [rows, [count]]: [DeliveryRow[], [{ total: number }]] = await Promise.all([
-    dataSource.query(
-      `SELECT ${PUBLIC_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`,
-      [endpointId, limit, offset],
-    ),
-    dataSource.query('SELECT count(*)::int AS total FROM webhook_deliveries WHERE endpoint_id = $1', [endpointId]),
-  ])
-  return { items: rows.map(toPublicDelivery), total: count.total, limit, offset }
+  const request = pageRequest(query, listScope(`webhooks/${endpointId}/deliveries`, {}))
+  return fetchPage(run<DeliveryRow & PagedRow>, deliveryList(endpointId), request, ({ page_total: _t, cursor_key: _k, cursor_id: _i, ...row }) =>
+    toPublicDelivery(row),
+  )
 }
 
 export const notResendable = () => conflict('Only a failed delivery can be re-sent; this one is pending or delivered.')

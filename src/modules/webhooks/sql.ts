@@ -1,4 +1,6 @@
-/** The delivery statements, shared by the API (re-send) and the worker (attempts). */
+import type { ListStatement } from '../../http/pagination'
+
+/** The delivery statements, shared by the API (lists, re-send) and the worker (attempts). */
 
 export const DELIVERY_TASK = 'webhook_delivery'
 export const RELAY_TASK = 'webhook_relay'
@@ -8,6 +10,24 @@ export const queueAttempt = (deliveryId: string, attemptsMade: string, runAt: st
   `graphile_worker.add_job('${DELIVERY_TASK}', json_build_object('delivery_id', ${deliveryId}, 'attempt', ${attemptsMade}), run_at => ${runAt})`
 
 export const PUBLIC_DELIVERY_COLUMNS = `id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at`
+
+/** Oldest first; secrets are never selected. */
+export const WEBHOOK_LIST: ListStatement = {
+  from: 'webhook_endpoints e',
+  conditions: [],
+  params: [],
+  select: 'e.id, e.url, e.events, e.description, e.created_at',
+  order: { key: null, id: 'e.id', descending: false },
+}
+
+/** An endpoint's deliveries, newest first, on the (endpoint_id, id) index. */
+export const deliveryList = (endpointId: number): ListStatement => ({
+  from: 'webhook_deliveries d',
+  conditions: ['d.endpoint_id = $1'],
+  params: [endpointId],
+  select: PUBLIC_DELIVERY_COLUMNS.split(', ').map((column) => `d.${column}`).join(', '),
+  order: { key: null, id: 'd.id', descending: true },
+})
 
 /** A failed delivery back to pending and to the relay, which queues its next attempt: two concurrent re-sends change one row once. */
 export const RESEND_FAILED = `
