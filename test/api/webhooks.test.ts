@@ -72,7 +72,7 @@ describe('webhook endpoints API', () => {
     const { secret, ...shown } = response.body
     expect((await call('GET', '/webhooks/1', { as: users.admin })).body).toEqual(shown)
     const list = await call('GET', '/webhooks', { as: users.admin })
-    expect(list.body).toEqual({ items: [shown], total: 1, limit: 20, offset: 0 })
+    expect(list.body).toEqual({ items: [shown], total: 1, total_exact: true, limit: 20, offset: 0, next_cursor: null })
     expect(list.text).not.toContain(secret)
   })
 

@@ -80,10 +80,12 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     taskList: { [DELIVERY_TASK]: deliverWebhook, [RELAY_TASK]: relayDeliveries },
   })
   process.on('unhandledRejection', survivingLostConnections)
-  await pool.query(ENSURE_RELAY)
+  // Not fatal: a database that cannot take it now gets it again at the next sweep.
+  const ensureRelay = () => pool.query(ENSURE_RELAY).catch((error) => log.warn('webhook relay not ensured', { error: String(error) }))
+  await ensureRelay()
   const sweep = setInterval(() => {
     pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
-    pool.query(ENSURE_RELAY).catch((error) => log.warn('webhook relay not ensured', { error: String(error) }))
+    void ensureRelay()
   }, STALE_LOCK_MS / 2)
   sweep.unref()
   return {
