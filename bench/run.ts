@@ -19,6 +19,7 @@ import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFloo
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { runScale, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
+import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
 
 const root = resolve(import.meta.dir, '..')
@@ -127,6 +128,8 @@ async function main() {
     MIGRATIONS_RUN: 'false',
     WEB_CONCURRENCY: String(workers),
     DATABASE_POOL_SIZE: String(poolSize),
+    // The webhook rows deliver to a receiver on loopback.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
   }
   const api = await startService('API', join(root, 'src/index.ts'), apiEnv, '/health')
   cleanups.push(() => api.stop())
@@ -156,6 +159,7 @@ async function main() {
 
   const rows: Row[] = []
   const explains: Record<string, string> = {}
+  const deliveryRates: Record<string, DeliveryRate> = {}
   for (const dataset of DATASETS) {
     const inDataset = workloads.filter((w) => w.dataset === dataset.key)
     if (!inDataset.length) continue
@@ -163,8 +167,10 @@ async function main() {
     await seedProducts(db, dataset.products)
     for (const workload of inDataset) {
       if (workload.explain) explains[workload.key] = await explain(db, workload.explain)
+      const subscription = workload.webhooks ? await subscribeEverything(db) : undefined
       const compared = workload.compareWithoutMetrics ? withoutMetrics : undefined
       rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth], compared)))
+      if (subscription) deliveryRates[workload.key] = await subscription.stop()
     }
   }
   const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
@@ -175,7 +181,7 @@ async function main() {
     const auth = { customer: headers.bearer, admin: headers.admin }
     scale = await runScale(wrk, db, { customerId, adminId }, api, ceiling, auth, progress)
   }
-  return { rows, explains, csvRows, loginFlood, scale }
+  return { rows, explains, csvRows, loginFlood, scale, deliveryRates }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -357,6 +363,14 @@ function checks(rows: Row[], loginFlood: LoginFlood | undefined): Check[] {
   ratio('orders-spread', 'POST /orders spread', 0.6)
   ratio('orders-hot', 'POST /orders hot product', 0.8)
   ratio('adjust', 'POST /products/{id}/stock-adjustments', 0.6)
+  for (const connections of connectionCounts) {
+    const plain = find('orders-spread', connections)
+    const withWebhooks = find('orders-spread-webhooks', connections)
+    if (plain && withWebhooks) {
+      const value = withWebhooks.api.rps / plain.api.rps
+      out.push({ target: `POST /orders spread with webhooks @${connections} ≥ 0.8 × without`, met: value >= 0.8, detail: `${fmt(value, 2)} × without` })
+    }
+  }
   for (const key of ['orders-spread', 'orders-hot']) {
     const [low, high] = connectionCounts.map((c) => find(key, c))
     if (low && high) {
@@ -387,7 +401,7 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, csvRows, loginFlood, scale } = await main()
+  const { rows, explains, csvRows, loginFlood, scale, deliveryRates } = await main()
   const results = [...checks(rows, loginFlood), ...scaleChecks(scale.rows)]
   for (const row of csvRows) {
     const ratio = row.api / row.copy
@@ -414,12 +428,15 @@ try {
   }
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
+  for (const [key, rate] of Object.entries(deliveryRates)) {
+    console.log(`\nWebhook delivery rate after ${key}: ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.delivered)} of a backlog of ${fmt(rate.backlog)} deliveries sent in ${fmt(rate.seconds, 1)} s by the API's worker)`)
+  }
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
   console.log(`\nTotal time: ${fmt(totalSeconds)} s`)
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, scale, checks: results, explains, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, scale, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

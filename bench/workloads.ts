@@ -25,6 +25,8 @@ export interface Workload {
   sample: { method: 'GET' | 'POST'; path: string; body?: unknown }
   /** A statement whose plan the bench prints (EXPLAIN ANALYZE), to show which indexes it uses. */
   explain?: { sql: string; params: unknown[] }
+  /** Measured with one webhook endpoint subscribed to every event (a local receiver answering 200). */
+  webhooks?: boolean
   /** Also measure a second API process started with METRICS_ENABLED=false, in the same rounds: the cost of metrics. */
   compareWithoutMetrics?: boolean
 }
@@ -66,6 +68,22 @@ const search = (key: string, dataset: Dataset['key'], label: string, terms: stri
   explain: dataset === 'search-200k' ? listProductsQuery({ q: terms[0]! }, { limit: 20, offset: 0, scope: 'explain' }) : undefined,
 })
 
+/** Orders of random products; with `webhooks`, while one endpoint receives every event they cause. */
+const ordersSpread = (webhooks: boolean): Workload => ({
+  key: webhooks ? 'orders-spread-webhooks' : 'orders-spread',
+  label: webhooks ? 'POST /orders spread, webhooks on' : 'POST /orders spread (10k products)',
+  dataset: 'main',
+  auth: 'bearer',
+  request: (dataset, headers) => ({
+    method: 'POST',
+    path: '"/orders"',
+    body: orderBody(`math.random(1, ${dataset.products})`),
+    headers: { ...headers, ...json },
+  }),
+  sample: { method: 'POST', path: '/orders', body: { product_id: 2, quantity: 1 } },
+  webhooks,
+})
+
 export const WORKLOADS: Workload[] = [
   {
     key: 'product-bearer',
@@ -92,19 +110,8 @@ export const WORKLOADS: Workload[] = [
     request: (_, headers) => ({ method: 'GET', path: JSON.stringify(LIST_QUERY), headers }),
     sample: { method: 'GET', path: LIST_QUERY },
   },
-  {
-    key: 'orders-spread',
-    label: 'POST /orders spread (10k products)',
-    dataset: 'main',
-    auth: 'bearer',
-    request: (dataset, headers) => ({
-      method: 'POST',
-      path: '"/orders"',
-      body: orderBody(`math.random(1, ${dataset.products})`),
-      headers: { ...headers, ...json },
-    }),
-    sample: { method: 'POST', path: '/orders', body: { product_id: 2, quantity: 1 } },
-  },
+  ordersSpread(false),
+  ordersSpread(true),
   {
     key: 'orders-hot',
     label: `POST /orders hot product (stock ${LARGE_STOCK.toExponential()})`,

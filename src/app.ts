@@ -16,6 +16,7 @@ import { csvRoutes } from './modules/csv/routes'
 import { productRoutes } from './modules/products/routes'
 import { stockAdjustmentRoutes } from './modules/stock-adjustments/routes'
 import { userRoutes } from './modules/users/routes'
+import { webhookRoutes } from './modules/webhooks/routes'
 
 export interface AppOptions {
   /** Origins allowed to call the API from a browser; none (CORS off) by default. */
@@ -57,4 +58,5 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
     .use(orderRoutes)
     .use(stockAdjustmentRoutes)
     .use(alertRoutes)
+    .use(webhookRoutes)
 }

@@ -97,6 +97,13 @@ const schema = z
         .filter(Boolean),
     ),
 
+    // In production webhook URLs must be https and public, unless this allows private addresses.
+    WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+    WEBHOOK_CONCURRENCY: int(1, 100).default(10),
+    WEBHOOK_POOL_SIZE: int(1, 50).default(4),
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+    WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
+    WEBHOOK_RETRY_WINDOW_MS: int(100, 7 * 86_400_000).default(86_400_000),
     METRICS_ENABLED: flag.default(true),
     METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     IDEMPOTENCY_PURGE_INTERVAL_SECONDS: int(1, 86_400).default(3600),

@@ -1,5 +1,6 @@
 import { createApp } from './app'
 import { config } from './config'
+import { databaseUrl } from './db/data-source'
 import { openDatabase } from './db/database'
 import { runPeriodically } from './db/scheduled-jobs'
 import { log } from './http/logger'
@@ -7,6 +8,7 @@ import { listenForUserChanges } from './modules/auth/user-changes'
 import { answerMetricsRequests } from './modules/metrics/cluster'
 import { purgeExpiredIdempotencyKeys } from './modules/idempotency/idempotency'
 import { ensureAdmin } from './modules/users/service'
+import { startDeliveryWorker } from './modules/webhooks/worker'
 import { supervise, WORKER_ENV } from './supervisor'
 
 /**
@@ -34,6 +36,7 @@ async function prepare() {
 /** Serves HTTP in this process until SIGTERM/SIGINT, then lets in-flight requests finish. */
 async function serve(closeDatabase: () => Promise<void>) {
   const stopListening = listenForUserChanges()
+  const deliveryWorker = await startDeliveryWorker(databaseUrl)
   const app = createApp().listen({
     hostname: config.HOST,
     port: config.PORT,
@@ -51,7 +54,9 @@ async function serve(closeDatabase: () => Promise<void>) {
     if (stopping) return
     stopping = true
     log.info('shutting down', { signal, pid: process.pid })
-    await app.server?.stop() // stops accepting, lets in-flight requests finish
+    // Stops accepting and lets in-flight requests finish, while the delivery worker lets its sends
+    // finish (aborting them after a second: their jobs are retried elsewhere).
+    await Promise.all([app.server?.stop(), deliveryWorker.stop()])
     await stopListening()
     await closeDatabase()
     process.exit(0)

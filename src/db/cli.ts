@@ -6,14 +6,14 @@
  */
 import { config } from '../config'
 import { dataSource, databaseUrl } from './data-source'
-import { openDatabase } from './database'
+import { migrateDatabase, openDatabase } from './database'
 
 const [command, name] = process.argv.slice(2)
 const close = await openDatabase({ migrate: false })
 let exitCode = 0
 try {
   if (command === 'migrate') {
-    const applied = await dataSource.runMigrations({ transaction: 'each' })
+    const applied = await migrateDatabase()
     console.log(applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'No pending migrations.')
   } else if (command === 'revert') {
     await dataSource.undoLastMigration({ transaction: 'each' })

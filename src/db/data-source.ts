@@ -9,6 +9,8 @@ import { Order } from '../modules/orders/order.entity'
 import { Product } from '../modules/products/product.entity'
 import { StockMovement } from '../modules/products/stock-movement.entity'
 import { User } from '../modules/users/user.entity'
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity'
+import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity'
 import { BoundedClient, CLIENT_TIMEOUT_MARGIN_MS } from './bounded-client'
 import { embeddedUrl } from './embedded'
 import { ScheduledJob } from './scheduled-job.entity'
@@ -20,7 +22,7 @@ export const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG
 export const dataSource = new DataSource({
   type: 'postgres',
   url: databaseUrl,
-  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, ScheduledJob],
+  entities: [User, Category, Product, StockMovement, Order, Alert, IdempotencyKey, ScheduledJob, WebhookEndpoint, WebhookDelivery],
   migrations: [resolve(import.meta.dir, '../../migrations/*.ts')],
   migrationsTableName: 'migrations',
   synchronize: false,

@@ -1,7 +1,8 @@
 import { DatabaseError } from 'pg'
 import { config } from '../config'
 import { log } from '../http/logger'
-import { dataSource } from './data-source'
+import { migrateQueue } from '../modules/webhooks/worker'
+import { dataSource, databaseUrl } from './data-source'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded'
 
 /**
@@ -16,13 +17,19 @@ export async function openDatabase(options: { migrate: boolean }): Promise<() =>
   }
   await connectWhenReachable(config.DATABASE_CONNECT_RETRY_SECONDS)
   if (options.migrate) {
-    const applied = await dataSource.runMigrations({ transaction: 'each' })
+    const applied = await migrateDatabase()
     for (const migration of applied) log.info('migration applied', { name: migration.name })
   }
   return async () => {
     if (dataSource.isInitialized) await dataSource.destroy()
     await embedded?.stop()
   }
+}
+
+/** The job queue's schema first (graphile-worker's own migrator: the triggers of ours call into it), then ours. */
+export async function migrateDatabase() {
+  await migrateQueue(databaseUrl)
+  return dataSource.runMigrations({ transaction: 'each' })
 }
 
 /**

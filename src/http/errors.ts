@@ -14,7 +14,7 @@ export class HttpError extends Error {
   }
 }
 
-type Entity = 'Product' | 'Order' | 'User' | 'Category'
+type Entity = 'Product' | 'Order' | 'User' | 'Category' | 'Webhook' | 'Delivery'
 
 export const invalidInput = (message: string) => new HttpError(400, 'Invalid input', message)
 

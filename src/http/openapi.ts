@@ -2,6 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { config } from '../config'
+import { WEBHOOKS_TAG_DESCRIPTION } from '../modules/webhooks/schemas'
 import { SENDS_ETAG } from './conditional'
 import { WWW_AUTHENTICATE } from './errors'
 
@@ -89,6 +90,7 @@ const TAGS = [
   { name: 'Orders', description: 'Orders take stock atomically and never oversell.' },
   { name: 'Alerts', description: 'Low-stock alerts, recorded when a product falls below its threshold.' },
   { name: 'Stock adjustments', description: 'Changes of stock with a reason, one product or many at once, compare-and-set with expected_stock.' },
+  { name: 'Webhooks', description: WEBHOOKS_TAG_DESCRIPTION },
   { name: 'Operations', description: 'Prometheus metrics for monitoring.' },
 ]
 

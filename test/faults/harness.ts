@@ -188,7 +188,7 @@ export class ApiProcess {
 
   private constructor(
     readonly port: number,
-    db: FaultDatabase,
+    db: Pick<FaultDatabase, 'url'>,
     overrides: Record<string, string>,
   ) {
     this.env = {
@@ -210,7 +210,7 @@ export class ApiProcess {
   }
 
   /** Spawns the server and waits until /health/ready answers 200 (migrations applied). */
-  static async start(db: FaultDatabase, env: Record<string, string> = {}): Promise<ApiProcess> {
+  static async start(db: Pick<FaultDatabase, 'url'>, env: Record<string, string> = {}): Promise<ApiProcess> {
     const api = new ApiProcess(await freePort(), db, env)
     await api.spawn()
     return api

@@ -130,6 +130,21 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/orders/:id', access: 'auth' },
   { method: 'PUT', path: '/orders/:id/status', access: STAFF, body: { status: fc.constantFrom('Pending', 'Completed', 'pending', 'Cancelled') } },
   { method: 'GET', path: '/alerts', access: STAFF, query: page },
+  {
+    method: 'POST',
+    path: '/webhooks',
+    access: ADMIN,
+    body: {
+      url: fc.constantFrom('http://127.0.0.1:9/hook', 'https://example.com/hook', 'ftp://example.com/', 'not a url'),
+      events: fc.subarray(['stock.low', 'stock.changed', 'order.created', 'order.status_changed', 'order.deleted']),
+      description: fc.constantFrom('ERP', null),
+    },
+  },
+  { method: 'GET', path: '/webhooks', access: ADMIN, query: page },
+  { method: 'GET', path: '/webhooks/:id', access: ADMIN },
+  { method: 'DELETE', path: '/webhooks/:id', access: ADMIN },
+  { method: 'GET', path: '/webhooks/:id/deliveries', access: ADMIN, query: page },
+  { method: 'POST', path: '/webhooks/:id/deliveries/:delivery_id/retry', access: ADMIN },
 ]
 
 // ---------------------------------------------------------------- hostile values
@@ -287,7 +302,7 @@ const assetName = weighted<string>([3, fc.constantFrom(...swaggerAssetNames)], [
 function pathFor(endpoint: Endpoint): fc.Arbitrary<string> {
   if (!endpoint.path.includes(':')) return fc.constant(endpoint.path)
   const value = endpoint.path.includes(':file') ? assetName : pathValue
-  return value.map((segment) => endpoint.path.replace(/:\w+/, segment))
+  return value.map((segment) => endpoint.path.replace(/:\w+/g, segment))
 }
 
 /** A URL carries bytes: a lone surrogate cannot be sent, so it becomes U+FFFD as a client would make it. */

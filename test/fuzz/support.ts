@@ -29,7 +29,7 @@ export async function checkProperty<T>(
 }
 
 /** Every table, so that "this request changed nothing" means nothing at all, updated_at included. */
-export const TABLES = ['users', 'categories', 'products', 'product_categories', 'orders', 'stock_movements', 'alerts', 'idempotency_keys'] as const
+export const TABLES = ['users', 'categories', 'products', 'product_categories', 'orders', 'stock_movements', 'alerts', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries'] as const
 
 /** Row count and an md5 of every row's text, per table. */
 export async function snapshot(): Promise<Record<string, string>> {

@@ -15,8 +15,12 @@ const role = `connect_test_${process.pid}`
 // Every character a URL gives a meaning to, as base64 passwords and password managers produce them.
 const password = 'p/a#s?s@w%rd:+=&x%41 y$'
 
-beforeAll(() => dataSource.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`))
-afterAll(() => dataSource.query(`DROP ROLE IF EXISTS ${role}`))
+beforeAll(async () => {
+  await dataSource.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
+  // The webhook worker of every process uses the job queue's schema.
+  await dataSource.query(`GRANT USAGE ON SCHEMA graphile_worker TO ${role}; GRANT ALL ON ALL TABLES IN SCHEMA graphile_worker TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA graphile_worker TO ${role}`)
+})
+afterAll(() => dataSource.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`))
 
 /**
  * `bun src/db/cli.ts migrate`, the compose `migrate` service's command, with the given database

@@ -6,6 +6,7 @@ import type { categorySchema } from '../../src/modules/categories/schemas'
 import type { orderSchema } from '../../src/modules/orders/schemas'
 import type { productSchema, stockMovementSchema } from '../../src/modules/products/schemas'
 import type { userSchema } from '../../src/modules/users/schemas'
+import type { createdWebhookSchema, deliverySchema } from '../../src/modules/webhooks/schemas'
 
 /** Every JSON object the API answers with, as its schemas say (lists are the page below). */
 type Bodies =
@@ -17,6 +18,8 @@ type Bodies =
   | z.output<typeof stockMovementSchema>
   | z.output<typeof tokenResponse>
   | z.output<typeof userSchema>
+  | z.output<typeof createdWebhookSchema>
+  | z.output<typeof deliverySchema>
   | { status: 'ok' | 'ready' }
 
 type KeyOf<U> = U extends unknown ? keyof U : never

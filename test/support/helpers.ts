@@ -3,6 +3,7 @@ import { dataSource } from '../../src/db/data-source'
 import { clearAuthCaches } from '../../src/modules/auth/service'
 import { hashPassword } from '../../src/modules/auth/passwords'
 import type { Role } from '../../src/modules/users/user.entity'
+import { DELIVERY_TASK } from '../../src/modules/webhooks/sql'
 import type { ApiBody } from './body'
 
 export const app = createApp()
@@ -70,11 +71,13 @@ const SEED: Array<Omit<TestUser, 'id'>> = [
 
 export type Seeded = Record<'admin' | 'manager' | 'customer' | 'other', TestUser>
 
-const TABLES = ['login_throttle', 'idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
+const TABLES = ['webhook_deliveries', 'webhook_endpoints', 'login_throttle', 'idempotency_keys', 'alerts', 'stock_movements', 'orders', 'product_categories', 'products', 'categories', 'users']
 
 /** Empties every table and seeds one user per role (plus a second customer). */
 export async function resetDatabase(): Promise<Seeded> {
   await dataSource.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`)
+  // Queued webhook jobs name deliveries by id, and the ids restart: drop the jobs with them (the relay's stays).
+  await dataSource.query(`SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs WHERE task_identifier = '${DELIVERY_TASK}'`)
   await clearAuthCaches()
   const seeded = {} as Seeded
   for (const user of SEED) {

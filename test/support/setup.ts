@@ -17,6 +17,10 @@ Object.assign(process.env, {
   // Tests that listen on a socket name their client with X-Forwarded-For from 127.0.0.1.
   TRUSTED_PROXIES: '127.0.0.1',
   MIGRATIONS_RUN: 'false',
+  // Fast webhook retries (100 ms, 500 ms, 2.5 s) and timeout, so that retry tests take seconds.
+  WEBHOOK_RETRY_BASE_MS: '100',
+  WEBHOOK_RETRY_WINDOW_MS: '10000',
+  WEBHOOK_TIMEOUT_MS: '1000',
 })
 
 async function freePort(): Promise<number> {
@@ -39,8 +43,9 @@ if (process.env.TEST_DATABASE_URL) {
 }
 
 const { dataSource } = await import('../../src/db/data-source')
+const { migrateDatabase } = await import('../../src/db/database')
 await dataSource.initialize()
-await dataSource.runMigrations({ transaction: 'each' })
+await migrateDatabase()
 
 // Stopping PostgreSQL writes a shutdown checkpoint, then the data folder is deleted: on a busy
 // shared disk that took up to 30 s, past the 5 s a hook gets by default.

@@ -1,0 +1,99 @@
+import { Logger, run, runMigrations, type LogLevel } from 'graphile-worker'
+import pg from 'pg'
+import { config } from '../../config'
+import { log } from '../../http/logger'
+import { deliverWebhook } from './delivery'
+import { relayDeliveries } from './relay'
+import { DELIVERY_TASK, ENSURE_RELAY, RELAY_TASK } from './sql'
+
+/** graphile-worker's chatter ("completed task …") at debug, its warnings and errors as ours. */
+const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
+  if (level === 'error') log.error('webhook queue', { detail: message })
+  else if (level === 'warning') log.warn('webhook queue', { detail: message })
+  else log.debug('webhook queue', { detail: message })
+})
+
+/** A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown. */
+function queuePool(databaseUrl: string, max: number) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'inventory-webhooks' })
+  const onError = (error: Error) => log.warn('webhook queue connection lost', { error: String(error) })
+  pool.on('error', onError)
+  pool.on('connect', (client) => client.on('error', onError))
+  return pool
+}
+
+/** Installs or upgrades the graphile_worker schema with the library's own migrator (the triggers queue jobs in it). */
+export async function migrateQueue(databaseUrl: string): Promise<void> {
+  const pool = queuePool(databaseUrl, 1)
+  try {
+    await runMigrations({ pgPool: pool, logger: queueLogger })
+  } finally {
+    await pool.end()
+  }
+}
+
+/**
+ * An attempt lasts at most the HTTP timeout plus two statements, so a job locked longer than this
+ * belongs to a process that died (kill -9, a lost machine): graphile-worker itself would wait 4 hours.
+ */
+const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT_TIMEOUT_MS || 15_000) + 5000
+
+const UNLOCK_DEAD_WORKERS = `
+  SELECT graphile_worker.force_unlock_workers(array_agg(DISTINCT locked_by))
+  FROM graphile_worker.jobs
+  WHERE task_identifier IN ('${DELIVERY_TASK}', '${RELAY_TASK}') AND locked_at < now() - make_interval(secs => $1 / 1000.0)
+  HAVING count(*) > 0`
+
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'])
+const isConnectionLoss = (reason: unknown) =>
+  reason instanceof Error &&
+  (CONNECTION_LOST_CODES.has(String((reason as { code?: unknown }).code)) || /Connection terminated|not queryable/.test(reason.message))
+
+/**
+ * When PostgreSQL restarts, graphile-worker leaves a few of its queries' rejections unhandled (seen
+ * under Bun; it reconnects and carries on by itself): those must not end the process. Any other
+ * unhandled rejection still does.
+ */
+function survivingLostConnections(reason: unknown) {
+  if (!isConnectionLoss(reason)) throw reason
+  log.warn('webhook queue connection lost', { error: String(reason) })
+}
+
+/**
+ * Runs the delivery worker in this process, on a small pool of its own: every API process and
+ * replica takes jobs from the same queue, and graphile-worker locks each job for one of them.
+ * New jobs arrive through LISTEN/NOTIFY; retries and the relay's next run (jobs due later) are
+ * found by polling. The process ensures the relay job exists at start and at every lock sweep.
+ */
+export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: () => Promise<void> }> {
+  const pool = queuePool(databaseUrl, config.WEBHOOK_POOL_SIZE)
+  const runner = await run({
+    pgPool: pool,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    noHandleSignals: true,
+    // Poll at least as often as the first retry is due, and every second at most: the relay's next run is found by polling.
+    pollInterval: Math.min(1000, config.WEBHOOK_RETRY_BASE_MS),
+    // On shutdown, in-flight sends are aborted after this; their jobs are retried by another process.
+    gracefulShutdownAbortTimeout: 1000,
+    logger: queueLogger,
+    parsedCronItems: [],
+    taskList: { [DELIVERY_TASK]: deliverWebhook, [RELAY_TASK]: relayDeliveries },
+  })
+  process.on('unhandledRejection', survivingLostConnections)
+  // Not fatal: a database that cannot take it now gets it again at the next sweep.
+  const ensureRelay = () => pool.query(ENSURE_RELAY).catch((error) => log.warn('webhook relay not ensured', { error: String(error) }))
+  await ensureRelay()
+  const sweep = setInterval(() => {
+    pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
+    void ensureRelay()
+  }, STALE_LOCK_MS / 2)
+  sweep.unref()
+  return {
+    async stop() {
+      clearInterval(sweep)
+      process.off('unhandledRejection', survivingLostConnections)
+      await runner.stop()
+      await pool.end()
+    },
+  }
+}
