@@ -45,7 +45,7 @@ export const pagination = {
     .meta({
       description:
         'The `next_cursor` of the previous page: continues the same query (send the same filters and sort; only `limit` may change) at a cost that does not grow with depth. Not with `offset`.',
-      example: 'WyIyNC45MCIsMTIsNDBd.q3b0cK0mnm2qkN8i2nP1X8wq3Vw7a9tqk0kWQmE5cD8',
+      // No example: Swagger UI's "Try it out" sends examples as values, and no made-up cursor is valid.
     }),
 }
 
