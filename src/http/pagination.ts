@@ -163,6 +163,8 @@ export interface ListStatement {
   /** Columns computed from the cut page only (`page.<column>`), e.g. a per-row aggregate. */
   pageColumns?: string
   order: KeysetOrder
+  /** A cheaper source of the same count, where one holds exactly the matches (its conditions use `params`). */
+  count?: { from: string; conditions: string[] }
 }
 
 /** The ORDER BY of a keyset order: the key in its direction, ties by id ascending (by id alone: in the direction). */
@@ -200,9 +202,10 @@ export function pageQuery(statement: ListStatement, request: PageRequest): { sql
          ORDER BY cursor_value DESC, cursor_id LIMIT ${limit}`
       : select([`(${key.column}, ${id}) > (${after.key}, ${after.id})`], orderBy)
   }
+  const counted = statement.count ?? statement
   const outerOrder = key ? `page.cursor_value ${direction}, page.cursor_id` : `page.cursor_id ${direction}`
   const sql = `SELECT counted.page_total, page.*${statement.pageColumns ? `, ${statement.pageColumns}` : ''} FROM (
-      SELECT count(*)::int AS page_total FROM (SELECT 1 FROM ${statement.from} WHERE ${matches([])} LIMIT ${countLimit}) matches
+      SELECT count(*)::int AS page_total FROM (SELECT 1 FROM ${counted.from} WHERE ${counted.conditions.join(' AND ') || 'true'} LIMIT ${countLimit}) matches
     ) counted LEFT JOIN LATERAL (${page}) page ON true
     ORDER BY ${outerOrder}`
   return { sql, params }

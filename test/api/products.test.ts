@@ -470,6 +470,8 @@ describe('DELETE /products/{id}', () => {
     expect(list.body).toMatchObject({ total: 1, items: [{ id: other.id }] })
     const filtered = await call('GET', `/products?category_id=${a}`, { as: users.admin })
     expect(filtered.body).toEqual({ items: [], total: 0, limit: 20, offset: 0, total_exact: true, next_cursor: null })
+    // Its category links go with it: a category's list counts its links alone.
+    expect(await query('SELECT category_id FROM product_categories WHERE product_id = $1', [product.id])).toEqual([])
     expect(await query('SELECT name, stock_quantity FROM products WHERE id = $1 AND deleted_at IS NOT NULL', [product.id])).toEqual([
       { name: 'Drill', stock_quantity: 5 },
     ])

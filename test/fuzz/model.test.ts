@@ -366,7 +366,11 @@ async function run(model: Model, op: Op): Promise<Step> {
       const response = await send('DELETE', `/products/${id}`, g.header)
       if (g.failure) return { response, expected: g.failure }
       if (!product || product.deleted) return { response, expected: { status: 404, body: notFound('Product', id) } }
-      if (response.status === 204) product.deleted = true
+      if (response.status === 204) {
+        product.deleted = true
+        // A deleted product leaves its categories.
+        product.categoryIds = []
+      }
       return { response, expected: { status: 204 } }
     }
 

@@ -12,13 +12,6 @@ export const UNMATCHED_ROUTE = '(unmatched)'
 
 const HTTP_LABELS = ['method', 'route', 'status'] as const
 
-const httpRequests = new Counter({
-  name: 'http_requests_total',
-  help: 'HTTP requests answered, by method, route template and status.',
-  labelNames: HTTP_LABELS,
-  registers: [registry],
-})
-
 const httpDuration = new Histogram({
   name: 'http_request_duration_seconds',
   help: 'Time from receiving a request to finishing its response, by method, route template and status.',
@@ -27,8 +20,24 @@ const httpDuration = new Histogram({
   registers: [registry],
 })
 
+/**
+ * The request count is the histogram's own `_count`, read at scrape time: answering a request is one
+ * observation, not two, which halves the metrics' cost on the hot path.
+ */
+new Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests answered, by method, route template and status.',
+  labelNames: HTTP_LABELS,
+  registers: [registry],
+  async collect() {
+    const { values } = await httpDuration.get()
+    this.reset()
+    for (const { metricName, labels, value } of values) if (metricName === 'http_request_duration_seconds_count') this.inc(labels, value)
+  },
+})
+
 // The bound series of each label combination, kept: the hot path then skips prom-client's per-call label hashing.
-const httpSeries = new Map<string, { count: ReturnType<typeof httpRequests.labels>; duration: ReturnType<typeof httpDuration.labels> }>()
+const httpSeries = new Map<string, ReturnType<typeof httpDuration.labels>>()
 
 /** Counts one answered request; `route` is the matched template (e.g. /products/:id), never the raw path. */
 export function recordRequest(method: string, route: string | undefined, status: number, seconds: number) {
@@ -36,12 +45,10 @@ export function recordRequest(method: string, route: string | undefined, status:
   const key = `${method} ${template} ${status}`
   let series = httpSeries.get(key)
   if (!series) {
-    const labels = { method, route: template, status }
-    series = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) }
+    series = httpDuration.labels({ method, route: template, status })
     httpSeries.set(key, series)
   }
-  series.count.inc()
-  series.duration.observe(seconds)
+  series.observe(seconds)
 }
 
 export const ordersPlaced = new Counter({

@@ -153,10 +153,16 @@ export async function updateProduct(
   return product
 }
 
-/** Soft delete: the row stays for the orders, movements and alerts that point at it. */
+/**
+ * Soft delete: the row stays for the orders, movements and alerts that point at it; its category
+ * links go (a category's links are exactly its live products, which its list counts from).
+ */
 export async function deleteProduct(id: number): Promise<void> {
-  const result = await dataSource.getRepository(Product).softDelete({ id, deletedAt: IsNull() })
-  if (!result.affected) throw notFound('Product', id)
+  await dataSource.transaction(async (manager) => {
+    const result = await manager.getRepository(Product).softDelete({ id, deletedAt: IsNull() })
+    if (!result.affected) throw notFound('Product', id)
+    await manager.query('DELETE FROM product_categories WHERE product_id = $1', [id])
+  })
 }
 
 /** The cursors are bound to the product. */

@@ -100,8 +100,14 @@ export function productConditions(filters: ProductFilters): { conditions: string
 
 export function productListStatement(filters: ProductFilters): ListStatement {
   const { conditions, params } = productConditions(filters)
+  // A category alone: its links are exactly its live products (a deleted product leaves its
+  // categories), so the count reads the (category_id, product_id) index instead of merging every
+  // product id of the category; its id is then the only parameter.
+  const categoryAlone =
+    filters.category_id !== undefined && Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
+  const count = categoryAlone ? { from: 'product_categories pc', conditions: ['pc.category_id = $1'] } : undefined
   // Categories are aggregated for the cut page's rows only.
-  return { from: 'products p', conditions, params, select: PRODUCT_COLUMNS, pageColumns: categoriesOf('page'), order: productOrder(filters.sort) }
+  return { from: 'products p', conditions, params, select: PRODUCT_COLUMNS, pageColumns: categoriesOf('page'), order: productOrder(filters.sort), count }
 }
 
 export const listProductsQuery = (filters: ProductFilters, request: PageRequest) => pageQuery(productListStatement(filters), request)
