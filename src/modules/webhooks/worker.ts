@@ -78,6 +78,10 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     logger: queueLogger,
     parsedCronItems: [],
     taskList: { [DELIVERY_TASK]: deliverWebhook, [RELAY_TASK]: relayDeliveries },
+    // graphile-worker's own batching: jobs are locked and fetched a batch at a time, and completions
+    // are written together, instead of two statements per job. A process that dies with a batch
+    // locked has it released by the lock sweep below, as it has its in-flight jobs.
+    preset: { worker: { localQueue: { size: config.WEBHOOK_CONCURRENCY * 2 }, completeJobBatchDelay: 20 } },
   })
   process.on('unhandledRejection', survivingLostConnections)
   // Not fatal: a database that cannot take it now gets it again at the next sweep.
