@@ -130,6 +130,8 @@ async function main() {
     DATABASE_POOL_SIZE: String(poolSize),
     // The webhook rows deliver to a receiver on loopback.
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // The login flood comes from other addresses through X-Forwarded-For, and costs a real check every time.
+    ...(runsLoginFlood ? LOGIN_FLOOD_API_ENV : {}),
   }
   const api = await startService('API', join(root, 'src/index.ts'), apiEnv, '/health')
   cleanups.push(() => api.stop())
