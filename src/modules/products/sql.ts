@@ -74,7 +74,7 @@ export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
-export function productConditions(filters: ProductFilters): { conditions: string[]; params: unknown[] } {
+export function productConditions(filters: ProductFilters): { conditions: string[]; params: unknown[]; categoryParam?: string } {
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']
@@ -84,28 +84,24 @@ export function productConditions(filters: ProductFilters): { conditions: string
     const pattern = param(`%${escapeLike(filters.q)}%`)
     conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)
   }
-  if (filters.category_id !== undefined) {
-    conditions.push(
-      `EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${param(filters.category_id)})`,
-    )
-  }
+  const categoryParam = filters.category_id === undefined ? undefined : param(filters.category_id)
+  if (categoryParam) conditions.push(`EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${categoryParam})`)
   if (filters.min_price !== undefined) conditions.push(`p.price >= ${param(filters.min_price)}::numeric`)
   if (filters.max_price !== undefined) conditions.push(`p.price <= ${param(filters.max_price)}::numeric`)
   if (filters.in_stock !== undefined) conditions.push(filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
   if (filters.low_stock !== undefined) {
     conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
   }
-  return { conditions, params }
+  return { conditions, params, categoryParam }
 }
 
 export function productListStatement(filters: ProductFilters): ListStatement {
-  const { conditions, params } = productConditions(filters)
+  const { conditions, params, categoryParam } = productConditions(filters)
   // A category alone: its links are exactly its live products (a deleted product leaves its
   // categories), so the count reads the (category_id, product_id) index instead of merging every
-  // product id of the category; its id is then the only parameter.
-  const categoryAlone =
-    filters.category_id !== undefined && Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
-  const count = categoryAlone ? { from: 'product_categories pc', conditions: ['pc.category_id = $1'] } : undefined
+  // product id of the category.
+  const categoryAlone = Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
+  const count = categoryParam && categoryAlone ? { from: 'product_categories pc', conditions: [`pc.category_id = ${categoryParam}`] } : undefined
   // Categories are aggregated for the cut page's rows only.
   return { from: 'products p', conditions, params, select: PRODUCT_COLUMNS, pageColumns: categoriesOf('page'), order: productOrder(filters.sort), count }
 }
