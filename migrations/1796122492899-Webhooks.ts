@@ -48,6 +48,32 @@ const EMITTERS: Array<[name: string, eventType: string, data: string]> = [
   ],
 ]
 
+/**
+ * Each trigger function's CREATE statement, by name: with an endpoint subscribed to its type, its
+ * events' data goes to webhook_enqueue. (Strings, not functions: TypeORM takes every function a
+ * migration file exports for a migration.)
+ */
+export const EMITTER_FUNCTIONS: Record<string, string> = Object.fromEntries(
+  EMITTERS.map(([name, eventType, data]) => [
+    name,
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT FROM webhook_endpoints WHERE '${eventType}' = ANY (events)) THEN
+          PERFORM webhook_enqueue('${eventType}', ARRAY(${data}));
+        END IF;
+        RETURN NULL;
+      END $$`,
+  ]),
+)
+
+/** Statement-level with transition tables: one trigger call per statement, whatever its row count (bulk, import). */
+export const TRIGGERS: Record<string, string> = {
+  stock_movements_webhooks: `CREATE TRIGGER stock_movements_webhooks AFTER INSERT ON stock_movements REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_changed()`,
+  alerts_webhooks: `CREATE TRIGGER alerts_webhooks AFTER INSERT ON alerts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_low()`,
+  orders_created_webhooks: `CREATE TRIGGER orders_created_webhooks AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_order_created()`,
+  orders_status_webhooks: `CREATE TRIGGER orders_status_webhooks AFTER UPDATE ON orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_order_status_changed()`,
+}
+
 export class Webhooks1796122492899 implements MigrationInterface {
   name = 'Webhooks1796122492899'
 
@@ -77,20 +103,8 @@ export class Webhooks1796122492899 implements MigrationInterface {
       WHERE event_type = ANY (endpoint.events);
       END $$`)
 
-    for (const [name, eventType, data] of EMITTERS) {
-      await queryRunner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF EXISTS (SELECT FROM webhook_endpoints WHERE '${eventType}' = ANY (events)) THEN
-            PERFORM webhook_enqueue('${eventType}', ARRAY(${data}));
-          END IF;
-          RETURN NULL;
-        END $$`)
-    }
-    // Statement-level with transition tables: one trigger call per statement, whatever its row count (bulk, import).
-    await queryRunner.query(`CREATE TRIGGER stock_movements_webhooks AFTER INSERT ON stock_movements REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_changed()`)
-    await queryRunner.query(`CREATE TRIGGER alerts_webhooks AFTER INSERT ON alerts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_stock_low()`)
-    await queryRunner.query(`CREATE TRIGGER orders_created_webhooks AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_order_created()`)
-    await queryRunner.query(`CREATE TRIGGER orders_status_webhooks AFTER UPDATE ON orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION webhook_order_status_changed()`)
+    for (const statement of Object.values(EMITTER_FUNCTIONS)) await queryRunner.query(statement)
+    for (const statement of Object.values(TRIGGERS)) await queryRunner.query(statement)
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

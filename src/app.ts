@@ -10,6 +10,7 @@ import { alertRoutes } from './modules/alerts/routes'
 import { authRoutes } from './modules/auth/routes'
 import { categoryRoutes } from './modules/categories/routes'
 import { healthRoutes } from './modules/health/routes'
+import { recordRequest } from './modules/metrics/registry'
 import { metricsRoutes } from './modules/metrics/routes'
 import { orderRoutes } from './modules/orders/routes'
 import { csvRoutes } from './modules/csv/routes'
@@ -32,7 +33,8 @@ export function createApp(options: AppOptions = { corsOrigins: config.CORS_ORIGI
   const metrics = options.metrics ?? configuredMetrics
   return new Elysia()
     .use(errorHandler)
-    .use(requestContext)
+    // Every answered request counted by its route template (the matched route, never the raw path) when metrics are on.
+    .use(requestContext(metrics.enabled ? recordRequest : undefined))
     .use(jsonBody)
     .use(
       options.corsOrigins.length

@@ -2,6 +2,10 @@ import type { Client } from 'pg'
 
 const DRAIN_LIMIT_MS = 60_000
 
+/** Movements and alerts after the relay's cursors: events not yet written as deliveries. */
+const UNRELAYED = `SELECT (SELECT count(*) FROM stock_movements m, webhook_relay_cursors c WHERE c.source = 'stock_movements' AND (m.event_xid, m.id) > (c.xid, c.id))
+  + (SELECT count(*) FROM alerts a, webhook_relay_cursors c WHERE c.source = 'alerts' AND (a.event_xid, a.id) > (c.xid, c.id)) AS n`
+
 export interface DeliveryRate {
   /** Deliveries still queued when the orders stopped, and how many of them were delivered within the limit. */
   backlog: number
@@ -23,8 +27,12 @@ export async function subscribeEverything(db: Client): Promise<{ stop(): Promise
     [`http://127.0.0.1:${receiver.port}/hook`, secret],
   )
   const pending = async () => Number((await db.query("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")).rows[0].n)
+  const unrelayed = async () => Number((await db.query(UNRELAYED)).rows[0].n)
   return {
     async stop() {
+      // The backlog is counted once the relay has turned every movement and alert into deliveries (within a second or two).
+      const relayStarted = performance.now()
+      while ((await unrelayed()) > 0 && performance.now() - relayStarted < DRAIN_LIMIT_MS) await Bun.sleep(100)
       const backlog = await pending()
       const started = performance.now()
       let left = backlog

@@ -4,6 +4,7 @@
  * that the standardwebhooks library verifies them, retried with backoff, never for a rollback.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { webhookDeliveries } from '../../src/modules/metrics/registry'
 import { startDeliveryWorker } from '../../src/modules/webhooks/worker'
@@ -213,19 +214,43 @@ describe('events from every path', () => {
     expect(await query('SELECT id FROM webhook_deliveries')).toEqual([])
   })
 
-  test('a change rolled back after its rows were written leaves no delivery and no job', async () => {
+  test('a change rolled back after its rows were written emits nothing; a row written by hand in a committed one emits', async () => {
     const productId = await insertProduct({ stock: 5 })
-    await register('http://127.0.0.1:9/unused')
-    const jobsBefore = await query('SELECT count(*)::int AS n FROM graphile_worker.jobs')
+    const receiver = newReceiver()
+    await register(receiver.url, ['stock.changed'])
     const changeThenFail = dataSource.transaction(async (manager) => {
       await manager.query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) VALUES ($1, 1, 6, 'adjustment')`, [productId])
-      expect(await manager.query('SELECT event_type FROM webhook_deliveries')).toEqual([{ event_type: 'stock.changed' }])
+      await Bun.sleep(1500) // the relay passes while the row exists, uncommitted
       throw new Error('a later step of the change fails')
     })
     await expect(changeThenFail).rejects.toThrow('a later step of the change fails')
-    expect(await query('SELECT id FROM webhook_deliveries')).toEqual([])
-    expect(await query('SELECT count(*)::int AS n FROM graphile_worker.jobs')).toEqual(jobsBefore)
+    // Any statement that writes the ledger emits, with no code of its own.
+    await query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) VALUES ($1, 2, 7, 'adjustment')`, [productId])
+    const received = await receive(receiver, 1)
+    expect(received.map((entry) => JSON.parse(entry.body).data.delta)).toEqual([2])
+    expect(await query('SELECT event_type, status FROM webhook_deliveries')).toEqual([{ event_type: 'stock.changed', status: 'delivered' }])
   })
+
+  test('a row is relayed once the transaction that wrote it has ended, even when a later transaction committed first', async () => {
+    const [early, late] = [await insertProduct({ stock: 5 }), await insertProduct({ stock: 5 })]
+    const receiver = newReceiver()
+    await register(receiver.url, ['stock.changed'])
+    const open = new Client({ connectionString: process.env.DATABASE_URL })
+    await open.connect()
+    try {
+      // The older transaction writes first and stays open; a younger one commits meanwhile, and the relay passes.
+      await open.query('BEGIN')
+      await open.query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) VALUES ($1, 1, 6, 'adjustment')`, [early])
+      expect((await call('POST', `/products/${late}/stock-adjustments`, { as: users.manager, body: { delta: 2, reason: 'restock' } })).status).toBe(201)
+      await Bun.sleep(2500)
+      await open.query('COMMIT')
+    } finally {
+      await open.end()
+    }
+    const received = await receive(receiver, 2)
+    expect(received.map((entry) => JSON.parse(entry.body).data.product_id).sort((a: number, b: number) => a - b)).toEqual([early, late])
+    expect(await query('SELECT count(DISTINCT event_id)::int AS events FROM webhook_deliveries')).toEqual([{ events: 2 }])
+  }, 15_000)
 })
 
 /** inventory_webhook_deliveries_total by outcome, as /metrics shows it (the worker runs in this process). */

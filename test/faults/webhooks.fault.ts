@@ -55,10 +55,15 @@ async function orderStorm(targets: ApiProcess[], productId: number, count: numbe
 /** Orders whose order.created event the receiver accepted (answered 2xx). */
 const orderIdsIn = (receiver: Receiver) => new Set(receiver.events(true).filter((event) => event.type === 'order.created').map((event) => event.data.id as number))
 
+/** Movements the relay has not yet turned into deliveries (rows after its cursor). */
+const UNRELAYED = `SELECT count(*)::int AS n FROM stock_movements m, webhook_relay_cursors c
+  WHERE c.source = 'stock_movements' AND m.event_xid IS NOT NULL AND (m.event_xid, m.id) > (c.xid, c.id)`
+
 async function allDelivered(timeoutMs: number) {
-  await waitFor('every delivery marked delivered', timeoutMs, async () => {
+  await waitFor('every movement relayed and every delivery marked delivered', timeoutMs, async () => {
     const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
-    return row!.open === 0 ? true : undefined
+    const [unrelayed] = await db.query<{ n: number }>(UNRELAYED)
+    return row!.open === 0 && unrelayed!.n === 0 ? true : undefined
   }, 200)
 }
 
@@ -77,10 +82,15 @@ test('kill -9 right after the orders are acknowledged, before delivery: after a 
   const productId = await seedProduct(db, 'Lantern', 1000)
 
   const acknowledged = await orderStorm([api], productId, 120)
+  // Killed with the events relayed and their first attempts in flight (hanging), their jobs locked by the killed process.
+  await waitFor('the events relayed and attempts in flight', 10_000, async () => {
+    const [row] = await db.query<{ relayed: number }>('SELECT count(*)::int AS relayed FROM webhook_deliveries')
+    return row!.relayed === 120 && receiver.received.length > 0 ? true : undefined
+  }, 50)
   await api.kill9()
   expect(acknowledged.length).toBe(120)
   expect(orderIdsIn(receiver).size).toBe(0)
-  expect(await db.query("SELECT count(*)::int AS pending FROM webhook_deliveries WHERE status = 'pending'")).toEqual([{ pending: 120 }])
+  expect(await db.query("SELECT count(*)::int AS delivered FROM webhook_deliveries WHERE status = 'delivered'")).toEqual([{ delivered: 0 }])
 
   accepting = true
   await api.restart()

@@ -30,4 +30,8 @@ export class Alert {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date
+
+  /** The transaction that wrote the row, set by the database: the webhook relay makes its events once that transaction has ended. */
+  @Column({ name: 'event_xid', type: 'bigint', nullable: true, select: false, insert: false, update: false, default: () => 'pg_current_xact_id()::text::bigint' })
+  eventXid: string | null
 }

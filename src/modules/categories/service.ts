@@ -10,10 +10,12 @@ import type { categorySchema, createCategoryBody, updateCategoryBody } from './s
 import { CATEGORY_LIST } from './sql'
 
 export type PublicCategory = z.output<typeof categorySchema>
+type CategoryFields = Pick<Category, 'id' | 'name' | 'description' | 'createdAt' | 'updatedAt'>
 
 const categories = () => dataSource.getRepository(Category)
 
-const toPublicCategory = (category: Category): PublicCategory => ({
+/** A category as the API shows it, from its entity or a list row (which selects the entity's field names). */
+const toPublicCategory = (category: CategoryFields): PublicCategory => ({
   id: category.id,
   name: category.name,
   description: category.description,
@@ -32,17 +34,9 @@ export async function createCategory(input: z.output<typeof createCategoryBody>)
   return versioned(await uniqueName(() => categories().save(categories().create(input))))
 }
 
-type CategoryRow = Omit<PublicCategory, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date } & PagedRow
-
 export async function listCategories(query: PageQuery): Promise<Page<PublicCategory>> {
   const request = pageRequest(query, listScope('categories', {}))
-  return fetchPage(preparedQuery<CategoryRow>, CATEGORY_LIST, request, (row) => ({
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  }))
+  return fetchPage(preparedQuery<CategoryFields & PagedRow>, CATEGORY_LIST, request, toPublicCategory)
 }
 
 export async function getCategory(id: number): Promise<Versioned<PublicCategory>> {

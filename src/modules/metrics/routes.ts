@@ -3,9 +3,8 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { errorResponses } from '../../http/error-responses'
 import { unauthorized } from '../../http/errors'
-import { requestElapsedMs, responseStatus } from '../../http/request-context'
 import { scrapeMetrics } from './cluster'
-import { recordRequest, registry } from './registry'
+import { registry } from './registry'
 
 const badToken = () => unauthorized('A valid metrics token is required: send Authorization: Bearer <METRICS_TOKEN>.')
 
@@ -32,16 +31,12 @@ inventory_db_pool_waiting_requests 0
 `
 
 /**
- * Prometheus metrics: every answered request is counted by its route template (the matched route,
- * never the raw path), and GET /metrics serves the registry (of the whole process group), behind
- * `token` when one is given (METRICS_TOKEN).
+ * GET /metrics serves the registry (of the whole process group), behind `token` when one is given
+ * (METRICS_TOKEN). Requests are counted by request-context's hook (app.ts hands it recordRequest).
  */
 export const metricsRoutes = (token: string | undefined) => {
   const assertMayScrape = scrapeGuard(token)
   return new Elysia({ name: 'metrics', seed: token, tags: ['Operations'] })
-    .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
-      recordRequest(request.method, route, responseStatus(set), requestElapsedMs(request) / 1000)
-    })
     .get(
       '/metrics',
       async ({ headers, set }) => {

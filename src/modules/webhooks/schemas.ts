@@ -101,7 +101,7 @@ export type PublicDelivery = z.output<typeof deliverySchema>
 
 const product = { id: 1, sku: 'DRILL-18V', name: 'Cordless drill' }
 
-/** One example body of each event type, as the triggers build them (shown in the Webhooks tag of the document). */
+/** One example body of each event type, as the relay and the status trigger build them (shown in the Webhooks tag of the document). */
 export const EVENT_EXAMPLES = {
   'stock.low': {
     id: 'evt_2b7d4c1e9f3a5b7c9d1e3f506f1c0a8e',
@@ -133,6 +133,6 @@ export const EVENT_EXAMPLES = {
 } as const
 
 export const WEBHOOKS_TAG_DESCRIPTION = [
-  'Admins register endpoints; every committed change then reaches them, from every path: `stock.changed` (any stock movement), `stock.low` (an alert was recorded), `order.created`, `order.status_changed`. Each event is written in the same transaction as its change, delivered at least once (retried with exponential backoff for up to 24 hours, then `failed`), and signed per Standard Webhooks: headers `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the secret). A 2xx within 10 s is a success; redirects are not followed.',
+  'Admins register endpoints; every committed change then reaches them, from every path: `stock.changed` (any stock movement), `stock.low` (an alert was recorded), `order.created`, `order.status_changed`. Each event comes from a row written in the same transaction as its change (its stock movement or alert, or the delivery a status change writes), so a change that rolls back emits nothing and a committed one always emits; it is delivered at least once (retried with exponential backoff for up to 24 hours, then `failed`), and signed per Standard Webhooks: headers `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the secret). A 2xx within 10 s is a success; redirects are not followed.',
   ...Object.entries(EVENT_EXAMPLES).map(([type, body]) => `**${type}**\n\n\`\`\`json\n${JSON.stringify(body, null, 2)}\n\`\`\``),
 ].join('\n\n')

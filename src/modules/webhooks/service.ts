@@ -8,8 +8,10 @@ import { refusalOf } from './url-safety'
 import { WebhookEndpoint } from './webhook-endpoint.entity'
 
 const endpoints = () => dataSource.getRepository(WebhookEndpoint)
+type WebhookFields = Pick<WebhookEndpoint, 'id' | 'url' | 'events' | 'description' | 'createdAt'>
 
-const toPublicWebhook = (endpoint: WebhookEndpoint): PublicWebhook => ({
+/** An endpoint as the API shows it (never its secret), from its entity or a list row (which selects the entity's field names). */
+const toPublicWebhook = (endpoint: WebhookFields): PublicWebhook => ({
   id: endpoint.id,
   url: endpoint.url,
   events: endpoint.events,
@@ -44,19 +46,11 @@ export async function registerWebhook(request: CreateWebhook): Promise<CreatedWe
   return { ...toPublicWebhook(endpoint), secret: endpoint.secret }
 }
 
-type WebhookRow = Omit<PublicWebhook, 'created_at'> & { created_at: Date } & PagedRow
-
 const run = <Row>(sql: string, params: unknown[]): Promise<Row[]> => dataSource.query(sql, params)
 
 export async function listWebhooks(query: PageQuery): Promise<Page<PublicWebhook>> {
   const request = pageRequest(query, listScope('webhooks', {}))
-  return fetchPage(run<WebhookRow>, WEBHOOK_LIST, request, (row) => ({
-    id: row.id,
-    url: row.url,
-    events: row.events,
-    description: row.description,
-    created_at: row.created_at.toISOString(),
-  }))
+  return fetchPage(run<WebhookFields & PagedRow>, WEBHOOK_LIST, request, toPublicWebhook)
 }
 
 export async function getWebhook(id: number): Promise<PublicWebhook> {

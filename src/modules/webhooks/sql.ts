@@ -1,4 +1,5 @@
 import type { ListStatement } from '../../http/pagination'
+import type { EventType } from './webhook-endpoint.entity'
 
 /** The delivery statements, shared by the API (lists, re-send) and the worker (attempts). */
 
@@ -11,12 +12,12 @@ export const queueAttempt = (deliveryId: string, attemptsMade: string, runAt: st
 
 export const PUBLIC_DELIVERY_COLUMNS = `id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at`
 
-/** Oldest first; secrets are never selected. */
+/** Oldest first, the columns under the entity's field names; secrets are never selected. */
 export const WEBHOOK_LIST: ListStatement = {
   from: 'webhook_endpoints e',
   conditions: [],
   params: [],
-  select: 'e.id, e.url, e.events, e.description, e.created_at',
+  select: 'e.id, e.url, e.events, e.description, e.created_at AS "createdAt"',
   order: { key: null, id: 'e.id', descending: false },
 }
 
@@ -38,22 +39,111 @@ export const RESEND_FAILED = `
   )
   SELECT * FROM resent`
 
+/** graphile-worker jobs for the first attempt of the deliveries in `rows` (a CTE of id, attempts), in one add_jobs call: one NOTIFY for the batch. */
+const addFirstAttempts = (rows: string) => `
+  SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', json_build_object('delivery_id', id, 'attempt', attempts),
+    NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
+  FROM ${rows} HAVING count(*) > 0`
+
 /**
- * Moves up to $1 unqueued deliveries into their first (or re-sent) attempt's jobs and marks them
- * queued, in one transaction: add_jobs NOTIFYs once for the batch. SKIP LOCKED lets several
- * processes relay at once without ever queueing one delivery twice.
+ * Moves up to $1 unqueued deliveries (status changes, re-sends) into their attempt's jobs and marks
+ * them queued, in one transaction. SKIP LOCKED lets several processes relay at once without ever
+ * queueing one delivery twice.
  */
 export const RELAY_DELIVERIES = `
   WITH batch AS (
     SELECT id FROM webhook_deliveries WHERE queued = false ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
   ), marked AS (
     UPDATE webhook_deliveries d SET queued = true FROM batch WHERE d.id = batch.id RETURNING d.id, d.attempts
-  ), queued AS (
-    SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', json_build_object('delivery_id', id, 'attempt', attempts),
-      NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
-    FROM marked HAVING count(*) > 0
-  )
+  ), queued AS (${addFirstAttempts('marked')})
   SELECT count(*)::int AS relayed FROM queued`
+
+/** The largest bigint: a cursor at (xid, LAST_ID) has read every row of transaction xid. */
+const LAST_ID = '9223372036854775807'
+
+/**
+ * Turns up to $1 new rows of a ledger table into events, their deliveries (one per endpoint
+ * subscribed to the type when the event happened) and the deliveries' jobs, and moves the table's
+ * cursor past them, in one statement (so one transaction: a crash leaves the cursor where it was,
+ * and the rows are relayed again, never half).
+ *
+ * A row is read only once the transaction that wrote it has ended: `event_xid` below the oldest
+ * transaction still running (the snapshot's xmin) is final, committed or gone, and every later
+ * row will carry a larger xid. Rows are read in (event_xid, id) order from the cursor on the
+ * (event_xid, id) index, so a pass costs its batch whatever the table's size; a batch that is not
+ * full moves the cursor to the horizon. The cursor row is locked SKIP LOCKED: two processes
+ * relaying at once never read the same rows (a cursor moved by a relay that committed after this
+ * statement's snapshot is read as it is now, and never moved back). With no endpoint subscribed
+ * to the table's types, the cursor just moves on.
+ *
+ * `events` selects (type, at, data) from `batch`; `at` is the event's time (the row's created_at,
+ * which is its transaction's start).
+ */
+const ledgerRelay = (source: 'stock_movements' | 'alerts', types: readonly EventType[], events: string) => `
+  WITH cursor AS (
+    SELECT xid, id FROM webhook_relay_cursors WHERE source = '${source}' FOR UPDATE SKIP LOCKED
+  ), horizon AS (
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid
+  ), batch AS MATERIALIZED (
+    SELECT r.* FROM ${source} r
+    WHERE (r.event_xid, r.id) > ((SELECT xid FROM cursor), (SELECT id FROM cursor))
+      AND r.event_xid < (SELECT xid FROM horizon)
+      AND EXISTS (SELECT FROM webhook_endpoints WHERE events && '{${types.join(',')}}'::varchar[])
+    ORDER BY r.event_xid, r.id LIMIT $1
+  ), event AS MATERIALIZED (
+    SELECT 'evt_' || replace(gen_random_uuid()::text, '-', '') AS id, type, at, data FROM (${events}) AS made
+  ), delivery AS (
+    INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload, queued)
+    SELECT endpoint.id, event.id, event.type,
+      json_build_object('id', event.id, 'type', event.type, 'timestamp', iso_utc(event.at), 'data', event.data), true
+    FROM event JOIN webhook_endpoints endpoint ON event.type = ANY (endpoint.events) AND endpoint.created_at <= event.at
+    RETURNING id, attempts
+  ), queued AS (${addFirstAttempts('delivery')}
+  ), reached AS (
+    SELECT event_xid AS xid, id FROM batch WHERE (SELECT count(*) FROM batch) = $1 ORDER BY event_xid DESC, id DESC LIMIT 1
+  ), next AS (
+    SELECT coalesce((SELECT xid FROM reached), (SELECT xid - 1 FROM horizon)) AS xid, coalesce((SELECT id FROM reached), ${LAST_ID}) AS id
+  ), advanced AS (
+    -- Forward only: a relay that committed after this statement's snapshot may have moved it further.
+    UPDATE webhook_relay_cursors c SET xid = next.xid, id = next.id
+    FROM next, cursor
+    WHERE c.source = '${source}' AND (next.xid, next.id) > (cursor.xid, cursor.id)
+  )
+  SELECT (SELECT count(*) FROM batch)::int AS relayed, (SELECT count(*) FROM queued)::int AS queued`
+
+/** The product as events show it. */
+const PRODUCT = 'webhook_product(p.id, p.sku, p.name)'
+
+/**
+ * Movements: `stock.changed` for each, and `order.created` for each `order` movement (placing an
+ * order writes exactly one; PLACE_ORDER is the only way an order is placed, always Pending, so the
+ * order as it was created is its row with that status and updated_at = created_at, whatever has
+ * changed since).
+ */
+export const RELAY_MOVEMENT_EVENTS = ledgerRelay(
+  'stock_movements',
+  ['stock.changed', 'order.created'],
+  `SELECT 'stock.changed' AS type, m.created_at AS at,
+      json_build_object('id', m.id, 'product_id', m.product_id, 'delta', m.delta, 'stock_after', m.stock_after, 'reason', m.reason,
+        'note', m.note, 'user_id', m.user_id, 'order_id', m.order_id, 'created_at', iso_utc(m.created_at), 'product', ${PRODUCT}) AS data
+    FROM batch m JOIN products p ON p.id = m.product_id
+    UNION ALL
+    SELECT 'order.created', o.created_at,
+      json_build_object('id', o.id, 'product_id', o.product_id, 'user_id', o.user_id, 'quantity', o.quantity, 'status', 'Pending',
+        'created_at', iso_utc(o.created_at), 'updated_at', iso_utc(o.created_at), 'product', ${PRODUCT})
+    FROM batch m JOIN orders o ON o.id = m.order_id JOIN products p ON p.id = o.product_id
+    WHERE m.reason = 'order'`,
+)
+
+/** Alerts: `stock.low` for each. */
+export const RELAY_ALERT_EVENTS = ledgerRelay(
+  'alerts',
+  ['stock.low'],
+  `SELECT 'stock.low' AS type, a.created_at AS at,
+      json_build_object('id', a.id, 'product_id', a.product_id, 'product_name', p.name, 'stock', a.stock, 'threshold', a.threshold,
+        'order_id', a.order_id, 'created_at', iso_utc(a.created_at), 'product', ${PRODUCT}) AS data
+    FROM batch a JOIN products p ON p.id = a.product_id`,
+)
 
 /**
  * The one relay job, by its key: \`preserve_run_at\` leaves a pending one's time alone, so every

@@ -5,8 +5,9 @@ export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
 
 /**
- * One event for one endpoint (the transactional outbox): written by the triggers in the same
- * transaction as the change, moved into a graphile-worker job by the relay (`queued`), then sent.
+ * One event for one endpoint: written by the relay from a ledger row, with its job, once the row's
+ * transaction has ended (or by the status trigger in the status change's transaction, then queued by
+ * the relay: `queued`), then sent.
  */
 @Entity({ name: 'webhook_deliveries' })
 @Check('webhook_deliveries_status_check', `"status" IN ('pending', 'delivered', 'failed')`)

@@ -3,7 +3,7 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeor
 export const EVENT_TYPES = ['stock.low', 'stock.changed', 'order.created', 'order.status_changed'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
-/** A receiver registered by an admin; the database triggers fan each event out to the endpoints subscribed to its type. */
+/** A receiver registered by an admin; the relay (and the status trigger) fan each event out to the endpoints subscribed to its type. */
 @Entity({ name: 'webhook_endpoints' })
 export class WebhookEndpoint {
   @PrimaryGeneratedColumn({ type: 'integer' })

@@ -22,7 +22,7 @@ function queuePool(databaseUrl: string, max: number) {
   return pool
 }
 
-/** Installs or upgrades the graphile_worker schema with the library's own migrator (the triggers queue jobs in it). */
+/** Installs or upgrades the graphile_worker schema with the library's own migrator (the relay queues jobs in it). */
 export async function migrateQueue(databaseUrl: string): Promise<void> {
   const pool = queuePool(databaseUrl, 1)
   try {

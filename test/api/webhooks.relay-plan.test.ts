@@ -1,0 +1,73 @@
+/**
+ * The relay reads its batch from the cursor, whatever the size of the ledger: EXPLAIN ANALYZE of
+ * each ledger statement on 30,000 movements and 30,000 alerts (fresh statistics), with an endpoint
+ * subscribed, the cursor at the start and then deep in the table. Each runs in a transaction that
+ * is rolled back (the statement writes deliveries, jobs and the cursor).
+ */
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { dataSource } from '../../src/db/data-source'
+import { RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
+import { insertProduct } from '../support/fixtures'
+import { resetDatabase } from '../support/helpers'
+
+const ROWS = 30_000
+const BATCH = 500
+
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Actual Rows': number
+  'Actual Loops': number
+  'Rows Removed by Filter'?: number
+  Plans?: PlanNode[]
+}
+const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
+
+/** Rows each scan of the ledger table handed up or filtered out, and the sorts' inputs, in one run of the statement. */
+async function planOf(statement: string, source: string, cursorAfterRow: number) {
+  const runner = dataSource.createQueryRunner()
+  await runner.startTransaction()
+  try {
+    const [after] = await runner.query(`SELECT event_xid, id FROM ${source} ORDER BY event_xid, id OFFSET $1 LIMIT 1`, [cursorAfterRow])
+    await runner.query('UPDATE webhook_relay_cursors SET xid = $2, id = $3 WHERE source = $1', [source, after.event_xid, after.id])
+    const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`, [BATCH])
+    const plan = nodes(row['QUERY PLAN'][0].Plan)
+    const [relayed] = await runner.query('SELECT count(*)::int AS deliveries FROM webhook_deliveries')
+    return {
+      deliveries: relayed.deliveries as number,
+      scans: plan
+        .filter((node) => node['Relation Name'] === source && node['Node Type'].includes('Scan'))
+        .map((node) => ({ type: node['Node Type'], read: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] })),
+      sorted: plan.filter((node) => node['Node Type'].endsWith('Sort')).map((node) => (node.Plans ?? []).reduce((sum, child) => sum + child['Actual Rows'], 0)),
+    }
+  } finally {
+    await runner.rollbackTransaction()
+    await runner.release()
+  }
+}
+
+beforeAll(async () => {
+  await resetDatabase()
+  const productId = await insertProduct({ stock: 5 })
+  await dataSource.query(`INSERT INTO webhook_endpoints (url, events, secret, created_at) VALUES ('http://127.0.0.1:9/unused', '{stock.changed,order.created,stock.low}', 'whsec_unused', now() - interval '1 hour')`)
+  await dataSource.query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) SELECT $1, 1, i, 'adjustment' FROM generate_series(1, ${ROWS}) i`, [productId])
+  await dataSource.query(`INSERT INTO alerts (product_id, stock, threshold) SELECT $1, 1, 10 FROM generate_series(1, ${ROWS}) i`, [productId])
+  await dataSource.query('VACUUM ANALYZE stock_movements, alerts')
+}, 60_000)
+
+describe('webhook relay plans', () => {
+  for (const [label, statement, source] of [
+    ['movements', RELAY_MOVEMENT_EVENTS, 'stock_movements'],
+    ['alerts', RELAY_ALERT_EVENTS, 'alerts'],
+  ] as const) {
+    for (const [where, cursorAfterRow] of [['from the start', 0], ['deep in the table', ROWS - 2 * BATCH]] as const) {
+      test(`${label}, ${where}: one batch read by the (event_xid, id) index, no sort of the table`, async () => {
+        const { deliveries, scans, sorted } = await planOf(statement, source, cursorAfterRow)
+        expect(deliveries).toBe(BATCH)
+        expect(scans.map((scan) => scan.type)).toEqual(['Index Scan'])
+        expect(scans[0]!.read).toBeLessThanOrEqual(BATCH)
+        for (const rows of sorted) expect(rows).toBeLessThanOrEqual(2 * BATCH)
+      })
+    }
+  }
+})
