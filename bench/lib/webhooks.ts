@@ -1,10 +1,7 @@
 import type { Client } from 'pg'
+import { UNRELAYED_ROWS } from '../../src/modules/webhooks/sql'
 
 const DRAIN_LIMIT_MS = 60_000
-
-/** Movements and alerts after the relay's cursors: events not yet written as deliveries. */
-const UNRELAYED = `SELECT (SELECT count(*) FROM stock_movements m, webhook_relay_cursors c WHERE c.source = 'stock_movements' AND (m.event_xid, m.id) > (c.xid, c.id))
-  + (SELECT count(*) FROM alerts a, webhook_relay_cursors c WHERE c.source = 'alerts' AND (a.event_xid, a.id) > (c.xid, c.id)) AS n`
 
 export interface DeliveryRate {
   /** Deliveries still queued when the orders stopped, and how many of them were delivered within the limit. */
@@ -27,7 +24,7 @@ export async function subscribeEverything(db: Client): Promise<{ stop(): Promise
     [`http://127.0.0.1:${receiver.port}/hook`, secret],
   )
   const pending = async () => Number((await db.query("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")).rows[0].n)
-  const unrelayed = async () => Number((await db.query(UNRELAYED)).rows[0].n)
+  const unrelayed = async () => Number((await db.query(UNRELAYED_ROWS)).rows[0].n)
   return {
     async stop() {
       // The backlog is counted once the relay has turned every movement and alert into deliveries (within a second or two).

@@ -16,6 +16,7 @@ import { PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/sche
 import { movementListStatement, productListStatement, type ProductFilters } from '../../src/modules/products/sql'
 import { USER_LIST } from '../../src/modules/users/sql'
 import { resetDatabase } from '../support/helpers'
+import { planNodes } from '../support/plans'
 
 const ROWS = 30_000
 /** The page's own rows, twice over (a descending cursor page merges two ranges): a sort of more is a sort of the matches. */
@@ -23,23 +24,12 @@ const MAX_SORTED = 2 * (20 + 1)
 /** The bounded count reads up to LIST_COUNT_LIMIT + 1 matching rows; reading far more means scanning the table. */
 const MAX_READ = 3 * (ROWS / 100)
 
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  'Actual Rows': number
-  'Actual Loops': number
-  'Rows Removed by Filter'?: number
-  Plans?: PlanNode[]
-}
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 const LARGE_TABLES = ['products', 'product_categories', 'orders', 'stock_movements', 'alerts', 'users', 'categories']
 
 async function problems(statement: ListStatement, request: PageRequest): Promise<string[]> {
   const { sql, params } = pageQuery(statement, request)
   const [row] = await dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)
-  const plan = nodes(row['QUERY PLAN'][0].Plan)
+  const plan = planNodes(row['QUERY PLAN'][0].Plan)
   const found: string[] = []
   for (const node of plan) {
     // A sequential scan that a LIMIT stops after a few pages costs no more than an index; one that reads on is what grows with the table.
@@ -55,7 +45,7 @@ async function problems(statement: ListStatement, request: PageRequest): Promise
   // The bounded count (the plan's first Aggregate) reads its matches up to the limit, through any index, and no more: a
   // merge join walking every id of a category's products before it has counted enough is what grows with the table.
   const count = plan.find((node) => node['Node Type'] === 'Aggregate')!
-  for (const node of nodes(count)) {
+  for (const node of planNodes(count)) {
     const read = (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops']
     if (node['Node Type'].includes('Scan') && read > MAX_READ) found.push(`the count's ${node['Node Type']} on ${node['Relation Name'] ?? node['Index Name']} reading ${read} rows`)
   }

@@ -7,22 +7,14 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { dataSource } from '../../src/db/data-source'
 import { listProductsQuery, type ProductFilters } from '../../src/modules/products/sql'
 import { resetDatabase } from '../support/helpers'
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  Plans?: PlanNode[]
-}
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
+import { planNodes, type PlanNode } from '../support/plans'
 
 async function planOf(filters: ProductFilters, options: { seqscan: boolean }): Promise<PlanNode[]> {
   return dataSource.transaction(async (manager) => {
     if (!options.seqscan) await manager.query('SET LOCAL enable_seqscan = off')
     const { sql, params } = listProductsQuery(filters, { limit: 20, offset: 0, scope: 'plan' })
     const [row] = await manager.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)
-    return nodes(row['QUERY PLAN'][0].Plan)
+    return planNodes(row['QUERY PLAN'][0].Plan)
   })
 }
 

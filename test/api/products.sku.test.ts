@@ -2,18 +2,12 @@ import { beforeEach, describe, expect, test } from 'bun:test'
 import { dataSource } from '../../src/db/data-source'
 import { listProductsQuery } from '../../src/modules/products/sql'
 import { call, query, resetDatabase, type Seeded } from '../support/helpers'
+import { planNodes } from '../support/plans'
 
 let users: Seeded
 beforeEach(async () => {
   users = await resetDatabase()
 })
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  Plans?: PlanNode[]
-}
 
 const SKU_TAKEN = { error: 'Conflict', message: 'A product with this SKU already exists.' }
 const invalid = (message: string) => ({ error: 'Invalid input', message })
@@ -146,8 +140,7 @@ describe('GET /products?sku=', () => {
     await dataSource.query('ANALYZE products')
     const { sql, params } = listProductsQuery({ sku: 'sku-4242' }, { limit: 20, offset: 0, scope: 'products' })
     const [row] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)
-    const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
-    const scans = nodes(row['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'products')
+    const scans = planNodes(row['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'products')
     // The page and its bounded count each read products: both through the index.
     expect(scans.length).toBeGreaterThan(0)
     for (const scan of scans) expect(scan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'products_sku_lower_key' })

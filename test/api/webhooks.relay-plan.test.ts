@@ -9,19 +9,10 @@ import { dataSource } from '../../src/db/data-source'
 import { RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
 import { insertProduct } from '../support/fixtures'
 import { resetDatabase } from '../support/helpers'
+import { planNodes } from '../support/plans'
 
 const ROWS = 30_000
 const BATCH = 500
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Actual Rows': number
-  'Actual Loops': number
-  'Rows Removed by Filter'?: number
-  Plans?: PlanNode[]
-}
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
 /** Rows each scan of the ledger table handed up or filtered out, and the sorts' inputs, in one run of the statement. */
 async function planOf(statement: string, source: string, cursorAfterRow: number) {
@@ -31,7 +22,7 @@ async function planOf(statement: string, source: string, cursorAfterRow: number)
     const [after] = await runner.query(`SELECT event_xid, id FROM ${source} ORDER BY event_xid, id OFFSET $1 LIMIT 1`, [cursorAfterRow])
     await runner.query('UPDATE webhook_relay_cursors SET xid = $2, id = $3 WHERE source = $1', [source, after.event_xid, after.id])
     const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`, [BATCH])
-    const plan = nodes(row['QUERY PLAN'][0].Plan)
+    const plan = planNodes(row['QUERY PLAN'][0].Plan)
     const [relayed] = await runner.query('SELECT count(*)::int AS deliveries FROM webhook_deliveries')
     return {
       deliveries: relayed.deliveries as number,

@@ -4,6 +4,7 @@
  * while events are queued, and two API processes sharing the queue under an order storm.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { UNRELAYED_ROWS } from '../../src/modules/webhooks/sql'
 import { Receiver } from '../support/webhook-receiver'
 import { ApiProcess, FaultDatabase, seedCustomers, seedProduct, send, waitFor, type Customer } from './harness'
 
@@ -55,14 +56,10 @@ async function orderStorm(targets: ApiProcess[], productId: number, count: numbe
 /** Orders whose order.created event the receiver accepted (answered 2xx). */
 const orderIdsIn = (receiver: Receiver) => new Set(receiver.events(true).filter((event) => event.type === 'order.created').map((event) => event.data.id as number))
 
-/** Movements the relay has not yet turned into deliveries (rows after its cursor). */
-const UNRELAYED = `SELECT count(*)::int AS n FROM stock_movements m, webhook_relay_cursors c
-  WHERE c.source = 'stock_movements' AND m.event_xid IS NOT NULL AND (m.event_xid, m.id) > (c.xid, c.id)`
-
 async function allDelivered(timeoutMs: number) {
-  await waitFor('every movement relayed and every delivery marked delivered', timeoutMs, async () => {
+  await waitFor('every movement and alert relayed and every delivery marked delivered', timeoutMs, async () => {
     const [row] = await db.query<{ open: number }>("SELECT count(*)::int AS open FROM webhook_deliveries WHERE status <> 'delivered'")
-    const [unrelayed] = await db.query<{ n: number }>(UNRELAYED)
+    const [unrelayed] = await db.query<{ n: number }>(UNRELAYED_ROWS)
     return row!.open === 0 && unrelayed!.n === 0 ? true : undefined
   }, 200)
 }

@@ -39,8 +39,8 @@ export const RESEND_FAILED = `
   )
   SELECT * FROM resent`
 
-/** graphile-worker jobs for the first attempt of the deliveries in `rows` (a CTE of id, attempts), in one add_jobs call: one NOTIFY for the batch. */
-const addFirstAttempts = (rows: string) => `
+/** graphile-worker jobs for the next attempt of the deliveries in `rows` (a CTE of id, attempts), in one add_jobs call: one NOTIFY for the batch. */
+const addAttemptJobs = (rows: string) => `
   SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', json_build_object('delivery_id', id, 'attempt', attempts),
     NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
   FROM ${rows} HAVING count(*) > 0`
@@ -55,7 +55,7 @@ export const RELAY_DELIVERIES = `
     SELECT id FROM webhook_deliveries WHERE queued = false ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
   ), marked AS (
     UPDATE webhook_deliveries d SET queued = true FROM batch WHERE d.id = batch.id RETURNING d.id, d.attempts
-  ), queued AS (${addFirstAttempts('marked')})
+  ), queued AS (${addAttemptJobs('marked')})
   SELECT count(*)::int AS relayed FROM queued`
 
 /** The largest bigint: a cursor at (xid, LAST_ID) has read every row of transaction xid. */
@@ -98,7 +98,7 @@ const ledgerRelay = (source: 'stock_movements' | 'alerts', types: readonly Event
       json_build_object('id', event.id, 'type', event.type, 'timestamp', iso_utc(event.at), 'data', event.data), true
     FROM event JOIN webhook_endpoints endpoint ON event.type = ANY (endpoint.events) AND endpoint.created_at <= event.at
     RETURNING id, attempts
-  ), queued AS (${addFirstAttempts('delivery')}
+  ), queued AS (${addAttemptJobs('delivery')}
   ), reached AS (
     SELECT event_xid AS xid, id FROM batch WHERE (SELECT count(*) FROM batch) = $1 ORDER BY event_xid DESC, id DESC LIMIT 1
   ), next AS (
@@ -109,7 +109,13 @@ const ledgerRelay = (source: 'stock_movements' | 'alerts', types: readonly Event
     FROM next, cursor
     WHERE c.source = '${source}' AND (next.xid, next.id) > (cursor.xid, cursor.id)
   )
+  -- queued is read here so that it runs: a CTE that only SELECTs runs when something reads it.
   SELECT (SELECT count(*) FROM batch)::int AS relayed, (SELECT count(*) FROM queued)::int AS queued`
+
+/** Movements and alerts after the relay's cursors: rows whose events are not yet deliveries (how far behind the relay is). */
+export const UNRELAYED_ROWS = `SELECT (
+  (SELECT count(*) FROM stock_movements m, webhook_relay_cursors c WHERE c.source = 'stock_movements' AND (m.event_xid, m.id) > (c.xid, c.id))
+  + (SELECT count(*) FROM alerts a, webhook_relay_cursors c WHERE c.source = 'alerts' AND (a.event_xid, a.id) > (c.xid, c.id)))::int AS n`
 
 /** The product as events show it. */
 const PRODUCT = 'webhook_product(p.id, p.sku, p.name)'
