@@ -75,7 +75,12 @@ const TABLES = ['webhook_deliveries', 'webhook_endpoints', 'login_throttle', 'id
 
 /** Empties every table and seeds one user per role (plus a second customer). */
 export async function resetDatabase(): Promise<Seeded> {
-  await dataSource.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`)
+  await dataSource.transaction(async (manager) => {
+    // A running webhook relay locks the ledger tables and then webhook_deliveries, in the other order
+    // from this TRUNCATE: taking its cursors first keeps it out until the tables are empty (no deadlock).
+    await manager.query('LOCK TABLE webhook_relay_cursors IN EXCLUSIVE MODE')
+    await manager.query(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`)
+  })
   // Queued webhook jobs name deliveries by id, and the ids restart: drop the jobs with them (the relay's stays).
   await dataSource.query(`SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs WHERE task_identifier = '${DELIVERY_TASK}'`)
   await clearAuthCaches()
