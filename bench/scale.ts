@@ -14,6 +14,8 @@ import { BROAD_TERMS, SELECTIVE_TERMS } from './workloads'
 /** BENCH_SCALE_SIZES (two sizes, e.g. `1000,60000`) makes a quick trial run of the section. */
 export const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,1000000').split(',').map(Number)
 const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 3)
+/** Runs per row and server, alternating API and R: a row's figures are their medians (one 3-second run moved by ±30 %). */
+const runs = Number(process.env.BENCH_SCALE_RUNS ?? 3)
 const connections = 16
 const DEEP = 50_000
 
@@ -83,16 +85,29 @@ async function cursorAt(api: Service, list: ScaleList, headers: Record<string, s
   return cursor!
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+/** Each figure the median of the runs; requests and errors their sums. */
+const medianRun = (results: WrkResult[]): WrkResult => ({
+  rps: median(results.map((r) => r.rps)),
+  p50Ms: median(results.map((r) => r.p50Ms)),
+  p99Ms: median(results.map((r) => r.p99Ms)),
+  requests: results.reduce((sum, r) => sum + r.requests, 0),
+  errors: results.reduce((sum, r) => sum + r.errors, 0),
+})
+
 async function measure(wrk: string, api: Service, ceiling: Service, list: ScaleList, headers: Record<string, string>, cursor?: string) {
   const request = { method: 'GET' as const, path: pathExpression(list, cursor), headers }
   await runWrk(wrk, api.url, request, connections, 1)
   await runWrk(wrk, ceiling.url, request, connections, 1)
-  const apiResult = await runWrk(wrk, api.url, request, connections, seconds)
-  const rResult = await runWrk(wrk, ceiling.url, request, connections, seconds)
-  return { api: apiResult, r: rResult }
+  const results = { api: [] as WrkResult[], r: [] as WrkResult[] }
+  for (let run = 0; run < runs; run++) {
+    // Each goes first in turn, so that neither always meets what the other left behind (a checkpoint, autovacuum).
+    const order = run % 2 === 0 ? (['api', 'r'] as const) : (['r', 'api'] as const)
+    for (const server of order) results[server].push(await runWrk(wrk, server === 'api' ? api.url : ceiling.url, request, connections, seconds))
+  }
+  return { api: medianRun(results.api), r: medianRun(results.r) }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /**
  * The search as the endpoint runs it (ILIKE through the trigram indexes) against PostgreSQL
@@ -122,7 +137,9 @@ async function compareSearch(db: Client, size: number): Promise<SearchTiming[]> 
       const ilike = listProductsQuery({ q: words_ }, request)
       trigram.push(await time(ilike.sql, ilike.params))
       const base = productListStatement({})
-      const fts = pageQuery({ ...base, conditions: [...base.conditions, `p.bench_search @@ plainto_tsquery('simple', $1)`], params: [words_] }, request)
+      // Its matches read once, as the endpoint's search reads them.
+      const fullTextSearch = { ...base, conditions: [...base.conditions, `p.bench_search @@ plainto_tsquery('simple', $1)`], params: [words_], readMatchesOnce: true }
+      const fts = pageQuery(fullTextSearch, request)
       fullText.push(await time(fts.sql, fts.params))
     }
     timings.push({ size, term, trigramMs: median(trigram), fullTextMs: median(fullText) })

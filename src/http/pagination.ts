@@ -165,6 +165,12 @@ export interface ListStatement {
   order: KeysetOrder
   /** A cheaper source of the same count, where one holds exactly the matches (its conditions use `params`). */
   count?: { from: string; conditions: string[] }
+  /**
+   * The conditions are answered by an index that cannot give the order (a text search): every
+   * match must be read to count it and again to sort it, so they are read once, up to the count
+   * limit, and the page is cut from that read. Past the limit the page is found as usual.
+   */
+  readMatchesOnce?: boolean
 }
 
 /** The ORDER BY of a keyset order: the key in its direction, ties by id ascending (by id alone: in the direction). */
@@ -178,6 +184,8 @@ export const orderByOf = ({ key, id, descending }: KeysetOrder) =>
  * conditions the sort's index answers as a range, so depth costs nothing: a row comparison, or,
  * for a descending key with ascending ties (two directions no row comparison can say), the rest of
  * the cursor's tie group followed by the smaller keys, each an index range of its own.
+ * A statement that `readMatchesOnce` reads its matches once instead, counts them and cuts the page
+ * from them, unless there are more than the count limit, when the page is found as above.
  * Every row has `page_total`, `cursor_key` (the sort key as text) and `cursor_id`.
  */
 export function pageQuery(statement: ListStatement, request: PageRequest): { sql: string; params: unknown[] } {
@@ -185,30 +193,52 @@ export function pageQuery(statement: ListStatement, request: PageRequest): { sql
   const param = (value: unknown) => `$${params.push(value)}`
   const { key, id, descending } = statement.order
   const direction = descending ? 'DESC' : 'ASC'
-  const matches = (extra: string[]) => [...statement.conditions, ...extra].join(' AND ') || 'true'
   const countLimit = param(config.LIST_COUNT_LIMIT + 1)
   const limit = param(request.limit + 1)
-  const orderBy = orderByOf(statement.order)
-  const columns = `${statement.select}, ${key ? `${key.column} AS cursor_value, ${key.column}::text` : 'NULL::text'} AS cursor_key, ${id} AS cursor_id`
-  const select = (extra: string[], order: string, offset = '0') =>
-    `SELECT ${columns} FROM ${statement.from} ${statement.joins ?? ''} WHERE ${matches(extra)} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`
-  let page: string
-  if (!request.after) page = select([], orderBy, param(request.offset))
-  else if (!key) page = select([`${id} ${descending ? '<' : '>'} ${param(request.after.id)}`], orderBy)
-  else {
-    const after = { key: `${param(request.after.key)}::${key.type}`, id: param(request.after.id) }
-    page = descending
-      ? `(${select([`${key.column} = ${after.key}`, `${id} > ${after.id}`], orderBy)}) UNION ALL (${select([`${key.column} < ${after.key}`], orderBy)})
-         ORDER BY cursor_value DESC, cursor_id LIMIT ${limit}`
-      : select([`(${key.column}, ${id}) > (${after.key}, ${after.id})`], orderBy)
+  const offset = request.after ? undefined : param(request.offset)
+  const after = request.after && { key: key ? `${param(request.after.key)}::${key.type}` : null, id: param(request.after.id) }
+  // What orders a page's rows once they leave their table: a cut of several ranges, and the outer query.
+  const cursorColumns = `${key ? `${key.column} AS cursor_value, ` : ''}${id} AS cursor_id`
+  const columns = `${statement.select}, ${cursorColumns}, ${key ? `${key.column}::text` : 'NULL::text'} AS cursor_key`
+  const page = (from: string, conditions: string[], select: string, joins?: string) => pageAfter(statement.order, { from, conditions, select, joins, limit, offset, after })
+  const outerOrder = key ? `page.cursor_value ${direction}, page.cursor_id` : `page.cursor_id ${direction}`
+  const outer = (counted: string, page: string) => `SELECT counted.page_total, page.*${statement.pageColumns ? `, ${statement.pageColumns}` : ''}
+    FROM (${counted}) counted LEFT JOIN LATERAL (${page}) page ON true
+    ORDER BY ${outerOrder}`
+
+  if (statement.readMatchesOnce) {
+    // The matches' ids and sort keys, read once. The CTE takes the table's alias, so that the
+    // order's columns (`p.id`, `p.price`) name its columns: the same keyset conditions cut the page.
+    const alias = statement.from.split(' ').at(-1)!
+    const readColumns = key ? `${id}, ${key.column}` : id
+    const cutFromMatches = `SELECT ${columns} FROM ${statement.from} ${statement.joins ?? ''}
+      WHERE ${id} IN (SELECT cursor_id FROM (${page(`matches ${alias}`, [], cursorColumns)}) cut) AND counted.page_total <= ${countLimit} - 1`
+    const sql = `WITH matches AS MATERIALIZED (SELECT ${readColumns} FROM ${statement.from} WHERE ${whereOf(statement.conditions)} LIMIT ${countLimit})
+      ${outer('SELECT count(*)::int AS page_total FROM matches', `(${cutFromMatches}) UNION ALL (SELECT * FROM (${page(statement.from, statement.conditions, columns, statement.joins)}) beyond WHERE counted.page_total > ${countLimit} - 1)`)}`
+    return { sql, params }
   }
   const counted = statement.count ?? statement
-  const outerOrder = key ? `page.cursor_value ${direction}, page.cursor_id` : `page.cursor_id ${direction}`
-  const sql = `SELECT counted.page_total, page.*${statement.pageColumns ? `, ${statement.pageColumns}` : ''} FROM (
-      SELECT count(*)::int AS page_total FROM (SELECT 1 FROM ${counted.from} WHERE ${counted.conditions.join(' AND ') || 'true'} LIMIT ${countLimit}) matches
-    ) counted LEFT JOIN LATERAL (${page}) page ON true
-    ORDER BY ${outerOrder}`
-  return { sql, params }
+  const count = `SELECT count(*)::int AS page_total FROM (SELECT 1 FROM ${counted.from} WHERE ${whereOf(counted.conditions)} LIMIT ${countLimit}) matches`
+  return { sql: outer(count, page(statement.from, statement.conditions, columns, statement.joins)), params }
+}
+
+const whereOf = (conditions: string[]) => conditions.join(' AND ') || 'true'
+
+/** The rows of one page from `from`: the first `limit` in the keyset order, after `offset` rows or after the cursor's row. */
+function pageAfter(
+  order: KeysetOrder,
+  page: { from: string; conditions: string[]; select: string; joins?: string; limit: string; offset?: string; after?: { key: string | null; id: string } },
+): string {
+  const { key, id, descending } = order
+  const orderBy = orderByOf(order)
+  const select = (extra: string[], offset = '0') =>
+    `SELECT ${page.select} FROM ${page.from} ${page.joins ?? ''} WHERE ${whereOf([...page.conditions, ...extra])} ORDER BY ${orderBy} LIMIT ${page.limit} OFFSET ${offset}`
+  const { after } = page
+  if (!after) return select([], page.offset)
+  if (!key || after.key === null) return select([`${id} ${descending ? '<' : '>'} ${after.id}`])
+  if (!descending) return select([`(${key.column}, ${id}) > (${after.key}, ${after.id})`])
+  return `(${select([`${key.column} = ${after.key}`, `${id} > ${after.id}`])}) UNION ALL (${select([`${key.column} < ${after.key}`])})
+    ORDER BY cursor_value DESC, cursor_id LIMIT ${page.limit}`
 }
 
 export interface PagedRow {

@@ -144,6 +144,32 @@ describe('cursors', () => {
     expect(ids).toEqual(expect.arrayContaining(before))
   })
 
+  test('a search pages like the list it filters: by cursor and by offset, below the count limit and past it', async () => {
+    // "Lamp" in 15 of 23 names, with price and stock ties; the others must never appear.
+    for (let i = 0; i < 23; i++) {
+      const name = i % 5 < 3 ? `Desk lamp ${i % 7}` : `Chair ${i}`
+      await query('INSERT INTO products (name, price, stock_quantity, low_stock_threshold) VALUES ($1, $2, $3, 10)', [name, `${i % 4}.50`, i % 3])
+    }
+    for (const sort of ['', '&sort=price', '&sort=-price', '&sort=name', '&sort=-name', '&sort=stock', '&sort=-stock', '&sort=-created_at']) {
+      // The same order as the whole catalogue's, through the ordinary list, with the other names left out.
+      const catalogue = await call('GET', `/products?limit=100${sort}`, { as: users.customer })
+      const expected = catalogue.body.items!.filter((item) => item.name!.includes('lamp')).map((item) => item.id!)
+      expect(expected.length).toBe(15)
+      // 15 matches: read once up to a limit of 20 and of 15; found as the unfiltered list is past a limit of 14 and of 5.
+      for (const countLimit of [20, 15, 14, 5]) {
+        config.LIST_COUNT_LIMIT = countLimit
+        const label = `${sort} limit ${countLimit}`
+        const { items, pages } = await walk(`/products?q=LAMP&limit=4${sort}`, users.customer)
+        expect(items.map((item) => item.id), label).toEqual(expected)
+        expect(pages.map((page) => page.offset), label).toEqual([0, 4, 8, 12])
+        const byOffset = await call('GET', `/products?q=lamp&limit=5&offset=3${sort}`, { as: users.customer })
+        expect(byOffset.body.items!.map((item) => item.id), label).toEqual(expected.slice(3, 8))
+        expect(byOffset.body, label).toMatchObject({ total: Math.min(15, countLimit), total_exact: countLimit >= 15 })
+      }
+      config.LIST_COUNT_LIMIT = defaultCountLimit
+    }
+  })
+
   test('every list pages by cursor to the same items as by offset', async () => {
     const productId = await insertProduct({ stock: 100, threshold: 1000 })
     // Each drop below the threshold of 1000 is an alert.

@@ -46,6 +46,20 @@ describe('GET /products?q= plan', () => {
     expect(indexes).toContain('products_description_trgm_idx')
   })
 
+  test('a search reads its matches once: the count and the page come from one pass over the trigram indexes', async () => {
+    for (const sort of [undefined, '-price', 'name'] as const) {
+      // 1 description in 97: about 50 matches, fewer than the count limit. As at a million rows, the index rather than a scan.
+      const plan = await dataSource.transaction(async (manager) => {
+        await manager.query('SET LOCAL enable_seqscan = off')
+        const { sql, params } = listProductsQuery({ q: 'batch 42', sort }, { limit: 20, offset: 0, scope: 'plan' })
+        const [row] = await manager.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)
+        return planNodes(row['QUERY PLAN'][0].Plan)
+      })
+      const passes = plan.filter((node) => node['Index Name'] === 'products_description_trgm_idx' && node['Actual Loops'] > 0)
+      expect([sort, passes.length]).toEqual([sort, 1])
+    }
+  })
+
   test('with other filters and a sort, the search still goes through the index', async () => {
     const plan = await planOf({ q: 'C4CA4238', min_price: '1', in_stock: true, sort: '-price' }, { seqscan: true })
     expect(scansOfProducts(plan).map((node) => node['Node Type'])).not.toContain('Seq Scan')

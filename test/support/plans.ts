@@ -5,6 +5,8 @@ export interface PlanNode {
   'Index Name'?: string
   'Actual Rows': number
   'Actual Loops': number
+  /** How the node feeds its parent: 'Outer'/'Inner' input, or an 'InitPlan'/'SubPlan' run beside it. */
+  'Parent Relationship'?: string
   'Rows Removed by Filter'?: number
   Plans?: PlanNode[]
 }

@@ -103,7 +103,17 @@ export function productListStatement(filters: ProductFilters): ListStatement {
   const categoryAlone = Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
   const count = categoryParam && categoryAlone ? { from: 'product_categories pc', conditions: [`pc.category_id = ${categoryParam}`] } : undefined
   // Categories are aggregated for the cut page's rows only.
-  return { from: 'products p', conditions, params, select: PRODUCT_COLUMNS, pageColumns: categoriesOf('page'), order: productOrder(filters.sort), count }
+  return {
+    from: 'products p',
+    conditions,
+    params,
+    select: PRODUCT_COLUMNS,
+    pageColumns: categoriesOf('page'),
+    order: productOrder(filters.sort),
+    count,
+    // The trigram indexes find a search's matches in no useful order.
+    readMatchesOnce: filters.q !== undefined,
+  }
 }
 
 export const listProductsQuery = (filters: ProductFilters, request: PageRequest) => pageQuery(productListStatement(filters), request)
