@@ -134,7 +134,10 @@ export const productListQuery = z.object({
     .meta({ description: 'The product with exactly this SKU, regardless of case (at most one).' }),
   q: freeText('Query parameter q', 200)
     .optional()
-    .meta({ description: 'Case-insensitive search in name and description.' }),
+    .meta({
+      description:
+        'Case-insensitive search for this text anywhere in the name or description (`amp` finds "Lamp"). A term matching many products costs what counting them does (exact up to 10,000).',
+    }),
   category_id: queryInteger('Query parameter category_id', 1, 2_147_483_647)
     .optional()
     .meta({ description: 'Only products linked to this category.' }),
