@@ -99,6 +99,10 @@ const schema = z
 
     // In production webhook URLs must be https and public, unless this allows private addresses.
     WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+    // `process`: one delivery process for the whole group, at a lower CPU priority (nice) than the
+    // processes that serve requests; `inline`: the delivery worker runs in every serving process.
+    WEBHOOK_WORKER: z.enum(['process', 'inline']).default('process'),
+    WEBHOOK_WORKER_NICE: int(0, 19).default(10),
     WEBHOOK_CONCURRENCY: int(1, 100).default(10),
     WEBHOOK_POOL_SIZE: int(1, 50).default(4),
     WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),

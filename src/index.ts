@@ -5,17 +5,19 @@ import { openDatabase } from './db/database'
 import { runPeriodically } from './db/scheduled-jobs'
 import { log } from './http/logger'
 import { listenForUserChanges } from './modules/auth/user-changes'
-import { answerMetricsRequests } from './modules/metrics/cluster'
+import { answerMetricsRequests, mergeMetricsOf } from './modules/metrics/cluster'
 import { purgeExpiredIdempotencyKeys } from './modules/idempotency/idempotency'
 import { ensureAdmin } from './modules/users/service'
 import { startDeliveryWorker } from './modules/webhooks/worker'
-import { supervise, WORKER_ENV } from './supervisor'
+import { startDeliveryProcess, supervise, WORKER_ENV } from './supervisor'
 
 /**
  * One process (WEB_CONCURRENCY=1, the default) prepares and serves. With WEB_CONCURRENCY=N the
  * primary prepares once (embedded PostgreSQL, migrations, initial admin, the periodic purge) and
  * starts N workers that share the port through SO_REUSEPORT, the kernel spreading connections
- * among them; the primary forwards SIGTERM/SIGINT and stops last.
+ * among them; the primary forwards SIGTERM/SIGINT and stops last. Webhooks are sent by one delivery
+ * process that the preparing process starts (WEBHOOK_WORKER=process), or by every serving process
+ * (WEBHOOK_WORKER=inline).
  */
 const isWorker = process.env[WORKER_ENV] === '1'
 
@@ -33,10 +35,19 @@ async function prepare() {
   return closeDatabase
 }
 
+/** What sends the webhooks of a serving process: its own worker (inline), its delivery process, or nothing (a worker: the primary has it). */
+async function startDelivery(): Promise<{ stop(): Promise<void> } | undefined> {
+  if (config.WEBHOOK_WORKER === 'inline') return startDeliveryWorker(databaseUrl)
+  if (isWorker) return undefined
+  // The deliveries are counted in the delivery process: a scrape here merges its metrics.
+  const delivery = startDeliveryProcess(mergeMetricsOf(() => [delivery.current]))
+  return delivery
+}
+
 /** Serves HTTP in this process until SIGTERM/SIGINT, then lets in-flight requests finish. */
 async function serve(closeDatabase: () => Promise<void>) {
   const stopListening = listenForUserChanges()
-  const deliveryWorker = await startDeliveryWorker(databaseUrl)
+  const delivery = await startDelivery()
   const app = createApp().listen({
     hostname: config.HOST,
     port: config.PORT,
@@ -54,9 +65,9 @@ async function serve(closeDatabase: () => Promise<void>) {
     if (stopping) return
     stopping = true
     log.info('shutting down', { signal, pid: process.pid })
-    // Stops accepting and lets in-flight requests finish, while the delivery worker lets its sends
-    // finish (aborting them after a second: their jobs are retried elsewhere).
-    await Promise.all([app.server?.stop(), deliveryWorker.stop()])
+    // Stops accepting and lets in-flight requests finish, while the delivery worker (or process) lets
+    // its sends finish (aborting them after a second: their jobs are retried elsewhere).
+    await Promise.all([app.server?.stop(), delivery?.stop()])
     await stopListening()
     await closeDatabase()
     process.exit(0)

@@ -35,8 +35,29 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** A process as /proc shows it: its parent, its nice value and its command line. */
+export interface ProcessInfo {
+  pid: number
+  ppid: number
+  nice: number
+  command: string
+}
+
+/** /proc/<pid>/stat (fields after the parenthesised name: state, ppid, ..., nice is the 17th) and cmdline; undefined once it has exited. */
+export function processInfo(pid: number): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields[0] === 'Z') return undefined // a zombie has exited; only its parent has not reaped it yet
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
+    return { pid, ppid: Number(fields[1]), nice: Number(fields[16]), command }
+  } catch {
+    return undefined
+  }
+}
+
 /** The processes whose parent is `parent`, from /proc. */
-function childPids(parent: number): number[] {
+export function childPids(parent: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
@@ -222,6 +243,11 @@ export class ApiProcess {
 
   get pid(): number | undefined {
     return this.process?.pid
+  }
+
+  /** The exit code once the process has exited (null while it runs, or when a signal ended it). */
+  get exitCode(): number | null {
+    return this.process?.exitCode ?? null
   }
 
   /** True while the process has not exited. */

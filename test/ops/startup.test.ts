@@ -93,6 +93,14 @@ describe('configuration', () => {
     expect(result.stderr.toString()).toContain('PORT:')
   })
 
+  test('a bad WEBHOOK_WORKER or WEBHOOK_WORKER_NICE stops the process with a message naming it', () => {
+    for (const [name, value] of [['WEBHOOK_WORKER', 'thread'], ['WEBHOOK_WORKER_NICE', '20'], ['WEBHOOK_WORKER_NICE', '-1'], ['WEBHOOK_WORKER_NICE', 'low']]) {
+      const result = startWith({ NODE_ENV: 'development', [name!]: value! })
+      expect(result.exitCode, `${name}=${value}`).toBe(1)
+      expect(result.stderr.toString(), `${name}=${value}`).toContain(`${name}:`)
+    }
+  })
+
   test('production with both set starts its configuration', () => {
     const result = startWith({
       NODE_ENV: 'production',

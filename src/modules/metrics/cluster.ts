@@ -4,12 +4,14 @@ import { log } from '../../http/logger'
 import { registry } from './registry'
 
 /**
- * With WEB_CONCURRENCY > 1 a scrape reaches one worker (the kernel picks it), yet must describe
- * the whole group. Over the IPC channel of Bun.spawn, that worker asks the primary, the primary asks
- * every worker for its registry as JSON, adds its own, and merges them with prom-client's
- * AggregatorRegistry.aggregate (counters and histograms summed, so are pool gauges: the group's
- * connections). A worker that does not answer in time is left out of that scrape rather than
- * holding it up.
+ * A scrape must describe every process of the group, whichever one answers it: the HTTP workers
+ * (WEB_CONCURRENCY > 1, the kernel picks the one scraped) and the delivery process, which counts the
+ * webhook deliveries. The process that started them (the supervisor primary, or the one serving
+ * process) merges: over the IPC channel of Bun.spawn it asks each child for its registry as JSON,
+ * adds its own, and merges them with prom-client's AggregatorRegistry.aggregate (counters and
+ * histograms summed, so are pool gauges: the group's connections). A scraped HTTP worker asks the
+ * primary for that merge. A child that does not answer in time is left out of that scrape rather
+ * than holding it up.
  */
 const COLLECT_TIMEOUT_MS = 3000 // well within Prometheus's default scrape timeout of 10 s
 
@@ -17,8 +19,8 @@ type MetricsJson = Awaited<ReturnType<typeof registry.getMetricsAsJSON>>
 
 type Message =
   | { type: 'metrics:group'; id: number } // worker → primary: a scrape arrived
-  | { type: 'metrics:collect'; id: number } // primary → worker: send your registry
-  | { type: 'metrics:report'; id: number; metrics: MetricsJson } // worker → primary
+  | { type: 'metrics:collect'; id: number } // primary → child: send your registry
+  | { type: 'metrics:report'; id: number; metrics: MetricsJson } // child → primary
   | { type: 'metrics:merged'; id: number; text: string } // primary → the worker that was scraped
 
 const isMessage = (value: unknown): value is Message =>
@@ -26,11 +28,17 @@ const isMessage = (value: unknown): value is Message =>
 
 const send = (message: Message) => process.send?.(message)
 
+const isRunning = (child: Subprocess) => child.exitCode === null && child.signalCode === null
+
 const awaitingMerge = new Map<number, (text: string | undefined) => void>()
 let nextId = 1
 
-/** This process's metrics, or the whole group's when it is a worker of a primary. */
+/** Set in the process that merges its children's metrics (mergeMetricsOf). */
+let mergeGroup: (() => Promise<string>) | undefined
+
+/** This process's metrics, merged with its children's, or the whole group's when it is a worker of a primary. */
 export async function scrapeMetrics(): Promise<string> {
+  if (mergeGroup) return mergeGroup()
   if (!process.send) return registry.metrics()
   const id = nextId++
   const merged = await new Promise<string | undefined>((resolve) => {
@@ -46,7 +54,7 @@ export async function scrapeMetrics(): Promise<string> {
   return merged ?? registry.metrics()
 }
 
-/** Worker side: answers the primary's requests and its merged results. */
+/** Child side (HTTP workers, the delivery process): answers the primary's requests and its merged results. */
 export function answerMetricsRequests() {
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return
@@ -55,39 +63,46 @@ export function answerMetricsRequests() {
   })
 }
 
-/** Primary side: the `ipc` handler of Bun.spawn for the workers in `workers`. */
-export function mergeWorkerMetrics(workers: ReadonlySet<Subprocess>) {
-  const collections = new Map<number, { reports: MetricsJson[]; waiting: number; finish(): void }>()
+/**
+ * Merging side: the metrics of this process and of the running children `members()` lists make
+ * every scrape, here and in the workers that ask. Returns the `ipc` handler of Bun.spawn for them.
+ */
+export function mergeMetricsOf(members: () => Iterable<Subprocess | undefined>) {
+  const collections = new Map<number, { report(metrics: MetricsJson): void }>()
   let nextCollection = 1
 
-  function collect(requester: Subprocess, requestId: number) {
+  function collect(): Promise<string> {
     const id = nextCollection++
+    const children = [...members()].filter((child): child is Subprocess => child !== undefined && isRunning(child))
     const reports: MetricsJson[] = []
-    const timer = setTimeout(() => collection.finish(), COLLECT_TIMEOUT_MS)
-    const collection = {
-      reports,
-      waiting: workers.size,
-      async finish() {
-        if (!collections.delete(id)) return
-        clearTimeout(timer)
-        if (collection.waiting > 0) log.warn('workers did not report their metrics in time; the scrape leaves them out', { missing: collection.waiting })
-        reports.push(await registry.getMetricsAsJSON())
-        const text = await AggregatorRegistry.aggregate(reports).metrics()
-        if (requester.exitCode === null && requester.signalCode === null) requester.send({ type: 'metrics:merged', id: requestId, text } satisfies Message)
+    let waiting = children.length
+    const { promise, resolve } = Promise.withResolvers<string>()
+    async function finish() {
+      if (!collections.delete(id)) return
+      clearTimeout(timer)
+      if (waiting > 0) log.warn('processes did not report their metrics in time; the scrape leaves them out', { missing: waiting })
+      reports.push(await registry.getMetricsAsJSON())
+      resolve(await AggregatorRegistry.aggregate(reports).metrics())
+    }
+    const timer = setTimeout(() => void finish(), COLLECT_TIMEOUT_MS)
+    collections.set(id, {
+      report(metrics) {
+        reports.push(metrics)
+        if (--waiting === 0) void finish()
       },
-    }
-    collections.set(id, collection)
-    for (const worker of workers) worker.send({ type: 'metrics:collect', id } satisfies Message)
+    })
+    for (const child of children) child.send({ type: 'metrics:collect', id } satisfies Message)
+    if (waiting === 0) void finish()
+    return promise
   }
+  mergeGroup = collect
 
-  return (message: unknown, worker: Subprocess) => {
+  return (message: unknown, child: Subprocess) => {
     if (!isMessage(message)) return
-    if (message.type === 'metrics:group') collect(worker, message.id)
-    else if (message.type === 'metrics:report') {
-      const collection = collections.get(message.id)
-      if (!collection) return
-      collection.reports.push(message.metrics)
-      if (--collection.waiting === 0) void collection.finish()
-    }
+    if (message.type === 'metrics:group')
+      void collect().then((text) => {
+        if (isRunning(child)) child.send({ type: 'metrics:merged', id: message.id, text } satisfies Message)
+      })
+    else if (message.type === 'metrics:report') collections.get(message.id)?.report(message.metrics)
   }
 }

@@ -60,8 +60,9 @@ function survivingLostConnections(reason: unknown) {
 }
 
 /**
- * Runs the delivery worker in this process, on a small pool of its own: every API process and
- * replica takes jobs from the same queue, and graphile-worker locks each job for one of them.
+ * Runs the delivery worker in this process (the delivery process, src/delivery.ts, or with
+ * WEBHOOK_WORKER=inline each serving process), on a small pool of its own: every one of them, in
+ * every replica, takes jobs from the same queue, and graphile-worker locks each job for one of them.
  * New jobs arrive through LISTEN/NOTIFY; retries and the relay's next run (jobs due later) are
  * found by polling. The process ensures the relay job exists at start and at every lock sweep.
  */
