@@ -684,6 +684,12 @@ describe('GET /products/{id}/stock-movements', () => {
     expect(badLimit.status).toBe(400)
     expect(badLimit.body).toEqual(invalid('Query parameter limit must be an integer between 1 and 100.'))
   })
+
+  test('a product with no movements yet has an empty ledger, not a 404', async () => {
+    const [{ id }] = (await query<{ id: number }>(`INSERT INTO products (name, price, stock_quantity, low_stock_threshold) VALUES ('Unstocked', 1, 0, 10) RETURNING id`)) as [{ id: number }]
+    const response = await call('GET', `/products/${id}/stock-movements`, { as: users.manager })
+    expect([response.status, response.body]).toEqual([200, { items: [], total: 0, total_exact: true, limit: 20, offset: 0, next_cursor: null }])
+  })
 })
 
 describe('OpenAPI document', () => {

@@ -165,9 +165,20 @@ export async function deleteProduct(id: number): Promise<void> {
   })
 }
 
-/** The cursors are bound to the product. */
+/** The cursors are bound to the product. One statement: the page, its count, and whether the product exists. */
 export async function listStockMovements(productId: number, query: PageQuery): Promise<Page<PublicStockMovement>> {
-  if (!(await dataSource.getRepository(Product).existsBy({ id: productId }))) throw notFound('Product', productId)
   const request = pageRequest(query, listScope('stock-movements', { product_id: productId }))
-  return fetchPage(preparedQuery<MovementRow>, movementListStatement(productId), request, toPublicMovement)
+  let productExists = false
+  const page = await fetchPage(
+    async (sql, params) => {
+      const rows = await preparedQuery<MovementRow>(sql, params)
+      productExists = rows[0]?.product_exists ?? false
+      return rows
+    },
+    movementListStatement(productId),
+    request,
+    toPublicMovement,
+  )
+  if (!productExists) throw notFound('Product', productId)
+  return page
 }

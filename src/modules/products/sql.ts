@@ -119,7 +119,7 @@ export function productListStatement(filters: ProductFilters): ListStatement {
 export const listProductsQuery = (filters: ProductFilters, request: PageRequest) => pageQuery(productListStatement(filters), request)
 
 export type PublicStockMovement = z.output<typeof stockMovementSchema>
-export type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date } & PagedRow
+export type MovementRow = Omit<PublicStockMovement, 'id' | 'created_at'> & { id: string; created_at: Date; product_exists: boolean } & PagedRow
 
 export const toPublicMovement = (row: MovementRow): PublicStockMovement => ({
   id: Number(row.id),
@@ -133,12 +133,16 @@ export const toPublicMovement = (row: MovementRow): PublicStockMovement => ({
   created_at: row.created_at.toISOString(),
 })
 
-/** A product's ledger, newest first, through the (product_id, id) index. */
+/**
+ * A product's ledger, newest first, through the (product_id, id) index. Every row (the empty
+ * page's too) says whether the product exists, so that a missing one is a 404 in the same round trip.
+ */
 export const movementListStatement = (productId: number): ListStatement => ({
   from: 'stock_movements m',
   conditions: ['m.product_id = $1'],
   params: [productId],
   select: 'm.id, m.product_id, m.delta, m.stock_after, m.reason, m.note, m.user_id, m.order_id, m.created_at',
+  pageColumns: 'EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND p.deleted_at IS NULL) AS product_exists',
   order: { key: null, id: 'm.id', descending: true },
 })
 
