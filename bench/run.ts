@@ -17,7 +17,7 @@ import { cpuSeconds, freePort, startService, watchMemory, type Service } from '.
 import { csvTable, CSV_KEYS, runCsvBench, type CsvRow } from './csv'
 import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
-import { runScale, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
+import { runScale, SCALE_RUNS, SCALE_SECONDS, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
@@ -423,7 +423,7 @@ try {
     console.log(`  flood: ${fmt(loginFlood.flood.rps)} req/s of wrong passwords from 203.0.113.66 (64 connections; all answered 401 or 429)`)
   }
   if (scale.rows.length) {
-    console.log(`\nScale: p50/p99 in ms at 1k and 1M rows, @16 connections, wrk ${process.env.BENCH_SCALE_SECONDS ?? 3} s per run (one run each); × = 1M / 1k; errors = API/R`)
+    console.log(`\nScale: p50/p99 in ms at 1k and 1M rows, @16 connections, wrk ${SCALE_SECONDS} s per run, median of ${SCALE_RUNS} runs each; × = 1M / 1k; errors = API/R`)
     console.log(scaleTable(scale.rows))
     console.log('\nSearch, as run (trigram ILIKE) vs PostgreSQL full-text search, the same page and count: median ms of 15 runs, 4 terms')
     for (const t of scale.search) console.log(`  ${t.size.toLocaleString('en').padStart(9)} products, ${t.term.padEnd(9)}: trigram ${fmt(t.trigramMs, 2)} ms, full-text ${fmt(t.fullTextMs, 2)} ms`)
@@ -431,7 +431,7 @@ try {
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)
   for (const [key, rate] of Object.entries(deliveryRates)) {
-    console.log(`\nWebhook delivery rate after ${key}: ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.delivered)} of a backlog of ${fmt(rate.backlog)} deliveries sent in ${fmt(rate.seconds, 1)} s by the API's worker)`)
+    console.log(`\nWebhook delivery rate after ${key}: ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.delivered)} of a backlog of ${fmt(rate.backlog)} deliveries sent in ${fmt(rate.seconds, 1)} s by the API's delivery process)`)
   }
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
   console.log(`\nTotal time: ${fmt(totalSeconds)} s`)

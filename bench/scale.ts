@@ -17,9 +17,9 @@ const WORD_TERMS = NOUNS.slice(0, 8)
 
 /** BENCH_SCALE_SIZES (two sizes, e.g. `1000,60000`) makes a quick trial run of the section. */
 export const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,1000000').split(',').map(Number)
-const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 3)
+export const SCALE_SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 3)
 /** Runs per row and server, alternating API and R: a row's figures are their medians (one 3-second run moved by ±30 %). */
-const runs = Number(process.env.BENCH_SCALE_RUNS ?? 3)
+export const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3)
 const connections = 16
 const DEEP = 50_000
 
@@ -106,10 +106,10 @@ async function measure(wrk: string, api: Service, ceiling: Service, list: ScaleL
   await runWrk(wrk, api.url, request, connections, 1)
   await runWrk(wrk, ceiling.url, request, connections, 1)
   const results = { api: [] as WrkResult[], r: [] as WrkResult[] }
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < SCALE_RUNS; run++) {
     // Each goes first in turn, so that neither always meets what the other left behind (a checkpoint, autovacuum).
     const order = run % 2 === 0 ? (['api', 'r'] as const) : (['r', 'api'] as const)
-    for (const server of order) results[server].push(await runWrk(wrk, server === 'api' ? api.url : ceiling.url, request, connections, seconds))
+    for (const server of order) results[server].push(await runWrk(wrk, server === 'api' ? api.url : ceiling.url, request, connections, SCALE_SECONDS))
   }
   return { api: medianRun(results.api), r: medianRun(results.r) }
 }

@@ -13,7 +13,7 @@ export interface DeliveryRate {
 
 /**
  * One endpoint subscribed to every event type, pointing at a receiver in this process that answers
- * 200. stop() waits until the API's worker has delivered the backlog the orders left (the delivery
+ * 200. stop() waits until the API's delivery process has delivered the backlog the orders left (the delivery
  * rate the queue sustains), then removes the endpoint, so the rows after it are not charged for it.
  */
 export async function subscribeEverything(db: Client): Promise<{ stop(): Promise<DeliveryRate> }> {
