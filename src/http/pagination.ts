@@ -212,9 +212,9 @@ export function pageQuery(statement: ListStatement, request: PageRequest): { sql
     const alias = statement.from.split(' ').at(-1)!
     const readColumns = key ? `${id}, ${key.column}` : id
     const cutFromMatches = `SELECT ${columns} FROM ${statement.from} ${statement.joins ?? ''}
-      WHERE ${id} IN (SELECT cursor_id FROM (${page(`matches ${alias}`, [], cursorColumns)}) cut) AND counted.page_total <= ${countLimit} - 1`
+      WHERE ${id} IN (SELECT cursor_id FROM (${page(`matches ${alias}`, [], cursorColumns)}) cut) AND counted.page_total < ${countLimit}`
     const sql = `WITH matches AS MATERIALIZED (SELECT ${readColumns} FROM ${statement.from} WHERE ${whereOf(statement.conditions)} LIMIT ${countLimit})
-      ${outer('SELECT count(*)::int AS page_total FROM matches', `(${cutFromMatches}) UNION ALL (SELECT * FROM (${page(statement.from, statement.conditions, columns, statement.joins)}) beyond WHERE counted.page_total > ${countLimit} - 1)`)}`
+      ${outer('SELECT count(*)::int AS page_total FROM matches', `(${cutFromMatches}) UNION ALL (SELECT * FROM (${page(statement.from, statement.conditions, columns, statement.joins)}) beyond WHERE counted.page_total >= ${countLimit})`)}`
     return { sql, params }
   }
   const counted = statement.count ?? statement

@@ -60,16 +60,8 @@ export function processInfo(pid: number): ProcessInfo | undefined {
 export function childPids(parent: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        // The parent pid is the 2nd field after the parenthesised command name.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent
-      } catch {
-        return false // exited meanwhile
-      }
-    })
     .map(Number)
+    .filter((pid) => processInfo(pid)?.ppid === parent)
 }
 
 // ---------------------------------------------------------------------------------------------
