@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { webhookDeliveries } from '../../src/modules/metrics/registry'
+import { DELIVERY_BATCH, DELIVERY_TASK, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
 import { startDeliveryWorker } from '../../src/modules/webhooks/worker'
 import { waitFor } from '../faults/harness'
 import { insertProduct } from '../support/fixtures'
@@ -349,5 +350,63 @@ describe('delivery', () => {
     await Bun.sleep(1500)
     expect(receiver.received.length).toBe(count)
     expect(await query('SELECT id FROM webhook_deliveries')).toEqual([])
+  })
+
+  /** The delivery jobs queued now: each one's payload (delivery id and expected attempt count per element). */
+  const queuedJobs = async () =>
+    (await query<{ payload: Array<{ delivery_id: number; attempt: number }> }>(
+      // The public view leaves payloads out: read the library's table.
+      `SELECT job.payload FROM graphile_worker._private_jobs job JOIN graphile_worker._private_tasks task ON task.id = job.task_id
+       WHERE task.identifier = '${DELIVERY_TASK}' ORDER BY job.id`,
+    )).map((job) => job.payload)
+
+  test(`a burst to one endpoint is queued in jobs of up to ${DELIVERY_BATCH} deliveries; each delivery's attempt is recorded and retried on its own`, async () => {
+    const receiver = newReceiver()
+    // The first ten requests fail: those deliveries, and only those, are retried.
+    receiver.answer = (_, index) => (index < 10 ? 500 : 200)
+    const { id: endpointId, secret } = await register(receiver.url, ['order.created'])
+    const productId = await insertProduct({ stock: 100 })
+    const orders = DELIVERY_BATCH + 5
+    // The worker (and with it the relay) stopped: the events wait in the ledger, and the relay is run here, once.
+    await worker.stop()
+    try {
+      for (let i = 0; i < orders; i++) await call('POST', '/orders', { as: users.customer, body: { product_id: productId, quantity: 1 } })
+      await dataSource.query(RELAY_MOVEMENT_EVENTS, [500])
+      const jobs = await queuedJobs()
+      expect(jobs.map((payload) => payload.length)).toEqual([DELIVERY_BATCH, 5])
+      expect(jobs.flat()).toEqual(Array.from({ length: orders }, (_, i) => ({ delivery_id: i + 1, attempt: 0 })))
+    } finally {
+      worker = await startDeliveryWorker(process.env.DATABASE_URL!)
+    }
+    const received = await receive(receiver, orders + 10)
+    for (const entry of received) verify(secret, entry)
+    const failedFirst = new Set(received.slice(0, 10).map((entry) => entry.id))
+    const retried = received.slice(orders).map((entry) => entry.id)
+    expect(new Set(retried)).toEqual(failedFirst)
+    expect(new Set(received.map((entry) => entry.id)).size).toBe(orders)
+
+    const deliveries = (await call('GET', `/webhooks/${endpointId}/deliveries?limit=100`, { as: users.admin })).body.items!
+    expect(deliveries).toHaveLength(orders)
+    for (const delivery of deliveries) {
+      expect(delivery).toMatchObject({ status: 'delivered', attempts: failedFirst.has(delivery.event_id!) ? 2 : 1, last_status_code: 200, last_error: null })
+    }
+  }, 20_000)
+
+  test('a job queued by an earlier version (one delivery, as an object) is still sent', async () => {
+    const receiver = newReceiver()
+    await register(receiver.url, ['order.created'])
+    const productId = await insertProduct({ stock: 5 })
+    await worker.stop()
+    try {
+      await call('POST', '/orders', { as: users.customer, body: { product_id: productId, quantity: 1 } })
+      await dataSource.query(RELAY_MOVEMENT_EVENTS, [500])
+      await dataSource.query(`SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs WHERE task_identifier = '${DELIVERY_TASK}'`)
+      await dataSource.query(`SELECT graphile_worker.add_job('${DELIVERY_TASK}', json_build_object('delivery_id', 1, 'attempt', 0))`)
+    } finally {
+      worker = await startDeliveryWorker(process.env.DATABASE_URL!)
+    }
+    const [entry] = await receive(receiver, 1)
+    expect(entry!.id).toBe((await query<{ event_id: string }>('SELECT event_id FROM webhook_deliveries WHERE id = 1'))[0]!.event_id)
+    expect(await query('SELECT status, attempts FROM webhook_deliveries')).toEqual([{ status: 'delivered', attempts: 1 }])
   })
 })

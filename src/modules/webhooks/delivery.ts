@@ -4,12 +4,16 @@ import { z } from 'zod'
 import { config } from '../../config'
 import { log } from '../../http/logger'
 import { webhookDeliveries } from '../metrics/registry'
-import { PENDING_DELIVERY, RECORD_ATTEMPT } from './sql'
+import { PENDING_DELIVERIES, RECORD_ATTEMPTS } from './sql'
 import { refusalOf } from './url-safety'
 
-const jobPayload = z.object({ delivery_id: z.coerce.string(), attempt: z.int().min(0) })
+const attempt = z.object({ delivery_id: z.coerce.string(), attempt: z.int().min(0) })
+// A job lists the deliveries it sends; a job queued by an earlier version names one, as an object.
+const jobPayload = z.union([z.array(attempt), attempt.transform((one) => [one])])
 
 interface PendingDelivery {
+  id: string
+  attempts: number
   event_id: string
   payload: unknown
   created_at: Date
@@ -48,11 +52,9 @@ function describeFailure(error: unknown): string {
  * every attempt, the timestamp is this attempt's. A 2xx within the timeout is a success; a
  * redirect is not followed. `shutdown` aborts it when the process stops (the job is then retried).
  */
-async function attemptDelivery(target: PendingDelivery, shutdown: AbortSignal): Promise<AttemptOutcome> {
-  const refusal = await refusalOf(target.url)
+async function attemptDelivery(target: PendingDelivery, refusal: string | undefined, now: Date, shutdown: AbortSignal): Promise<AttemptOutcome> {
   if (refusal) return { delivered: false, statusCode: null, error: refusal }
   const body = JSON.stringify(target.payload)
-  const now = new Date()
   try {
     const response = await fetch(target.url, {
       method: 'POST',
@@ -77,25 +79,54 @@ async function attemptDelivery(target: PendingDelivery, shutdown: AbortSignal): 
   }
 }
 
-/** The graphile-worker task: one attempt of one delivery, recorded with its retry in one statement. */
-export async function deliverWebhook(payload: unknown, helpers: JobHelpers): Promise<void> {
-  const job = jobPayload.parse(payload)
-  const [target] = (await helpers.withPgClient((client) => client.query<PendingDelivery>(PENDING_DELIVERY, [job.delivery_id, job.attempt]))).rows
-  if (!target) return // delivered, failed, deleted, or a stale copy of a job that has already run
-  const outcome = await attemptDelivery(target, helpers.abortSignal)
-  const retryAt = outcome.delivered ? null : nextAttemptAt(target.created_at, job.attempt + 1)
-  const { rows } = await helpers.withPgClient((client) =>
-    client.query<{ status: 'delivered' | 'pending' | 'failed' }>(RECORD_ATTEMPT, [
-      job.delivery_id,
-      job.attempt,
-      outcome.statusCode,
-      outcome.error,
-      outcome.delivered,
-      retryAt,
-    ]),
+/**
+ * The graphile-worker task: one attempt of each delivery of the job (one endpoint's, sent at once),
+ * recorded with their retries in one statement. An attempt the shutdown aborts is not recorded,
+ * and the job fails after recording the others: graphile-worker runs it again later, and the
+ * deliveries already recorded are then skipped as stale.
+ */
+export async function deliverWebhooks(payload: unknown, helpers: JobHelpers): Promise<void> {
+  const jobs = jobPayload.parse(payload)
+  const { rows: targets } = await helpers.withPgClient((client) =>
+    client.query<PendingDelivery>({ name: 'webhook_pending_deliveries', text: PENDING_DELIVERIES, values: [jobs.map((job) => job.delivery_id), jobs.map((job) => job.attempt)] }),
   )
-  const status = rows[0]?.status
-  if (!status) return // another copy of this job recorded the attempt first
-  webhookDeliveries.inc({ outcome: status === 'pending' ? 'retry' : status })
-  if (status === 'failed') log.warn('webhook delivery failed', { delivery_id: job.delivery_id, attempts: job.attempt + 1, error: outcome.error })
+  if (!targets.length) return // delivered, failed, deleted, or a stale copy of a job that has already run
+  // The endpoint's host is resolved and checked once for the job (every target has the same URL, unless it was just changed).
+  const refusals = new Map(await Promise.all([...new Set(targets.map((t) => t.url))].map(async (url) => [url, await refusalOf(url)] as const)))
+  const sentAt = new Date()
+  const settled = await Promise.allSettled(targets.map((target) => attemptDelivery(target, refusals.get(target.url), sentAt, helpers.abortSignal)))
+  // Retries are counted from the end of the attempts (a timeout included).
+  const now = new Date()
+  const made = targets.flatMap((target, i) => {
+    const result = settled[i]!
+    if (result.status === 'rejected') return []
+    const retryAt = result.value.delivered ? null : nextAttemptAt(target.created_at, target.attempts + 1, now)
+    return [{ target, outcome: result.value, retryAt }]
+  })
+  if (made.length) {
+    const { rows } = await helpers.withPgClient((client) =>
+      client.query<{ id: string; status: 'delivered' | 'pending' | 'failed' }>({
+        name: 'webhook_record_attempts',
+        text: RECORD_ATTEMPTS,
+        values: [
+          made.map((m) => m.target.id),
+          made.map((m) => m.target.attempts),
+          made.map((m) => m.outcome.statusCode),
+          made.map((m) => m.outcome.error),
+          made.map((m) => m.outcome.delivered),
+          made.map((m) => m.retryAt),
+        ],
+      }),
+    )
+    // Rows only for the attempts recorded here: another copy of the job may have recorded some first.
+    for (const { id, status } of rows) {
+      webhookDeliveries.inc({ outcome: status === 'pending' ? 'retry' : status })
+      if (status === 'failed') {
+        const failed = made.find((m) => m.target.id === id)!
+        log.warn('webhook delivery failed', { delivery_id: id, attempts: failed.target.attempts + 1, error: failed.outcome.error })
+      }
+    }
+  }
+  const aborted = settled.find((result) => result.status === 'rejected')
+  if (aborted) throw aborted.reason
 }

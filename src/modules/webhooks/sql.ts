@@ -6,9 +6,11 @@ import type { EventType } from './webhook-endpoint.entity'
 export const DELIVERY_TASK = 'webhook_delivery'
 export const RELAY_TASK = 'webhook_relay'
 
-/** Queues the job for a delivery's next attempt; a job carries the attempt count it expects, so a stale copy does nothing. */
-export const queueAttempt = (deliveryId: string, attemptsMade: string, runAt: string) =>
-  `graphile_worker.add_job('${DELIVERY_TASK}', json_build_object('delivery_id', ${deliveryId}, 'attempt', ${attemptsMade}), run_at => ${runAt})`
+/**
+ * Deliveries sent by one job: at most this many, all to one endpoint, sent at once. The queue's
+ * statements (add, lock, complete) and the attempts' record are paid once per batch, not per event.
+ */
+export const DELIVERY_BATCH = 25
 
 export const PUBLIC_DELIVERY_COLUMNS = `id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at`
 
@@ -39,11 +41,20 @@ export const RESEND_FAILED = `
   )
   SELECT * FROM resent`
 
-/** graphile-worker jobs for the next attempt of the deliveries in `rows` (a CTE of id, attempts), in one add_jobs call: one NOTIFY for the batch. */
+/**
+ * graphile-worker jobs for the next attempt of the deliveries in `rows` (a CTE of id, endpoint_id,
+ * attempts, run_at; run_at NULL for now), in one add_jobs call (one NOTIFY): deliveries due at the
+ * same time to the same endpoint share a job, DELIVERY_BATCH at most. A job's payload lists each
+ * delivery with the attempt count it expects.
+ */
 const addAttemptJobs = (rows: string) => `
-  SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', json_build_object('delivery_id', id, 'attempt', attempts),
-    NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
-  FROM ${rows} HAVING count(*) > 0`
+  SELECT graphile_worker.add_jobs(array_agg(ROW('${DELIVERY_TASK}', batch.payload, NULL, batch.run_at, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) AS job
+  FROM (
+    SELECT json_agg(json_build_object('delivery_id', id, 'attempt', attempts) ORDER BY id) AS payload, run_at
+    FROM (SELECT *, (row_number() OVER (PARTITION BY endpoint_id, run_at ORDER BY id) - 1) / ${DELIVERY_BATCH} AS part FROM ${rows} AS r) AS numbered
+    GROUP BY endpoint_id, run_at, part
+  ) AS batch
+  HAVING count(*) > 0`
 
 /**
  * Moves up to $1 unqueued deliveries (status changes, re-sends) into their attempt's jobs and marks
@@ -54,7 +65,7 @@ export const RELAY_DELIVERIES = `
   WITH batch AS (
     SELECT id FROM webhook_deliveries WHERE queued = false ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
   ), marked AS (
-    UPDATE webhook_deliveries d SET queued = true FROM batch WHERE d.id = batch.id RETURNING d.id, d.attempts
+    UPDATE webhook_deliveries d SET queued = true FROM batch WHERE d.id = batch.id RETURNING d.id, d.endpoint_id, d.attempts, NULL::timestamptz AS run_at
   ), queued AS (${addAttemptJobs('marked')})
   SELECT count(*)::int AS relayed FROM queued`
 
@@ -97,7 +108,7 @@ const ledgerRelay = (source: 'stock_movements' | 'alerts', types: readonly Event
     SELECT endpoint.id, event.id, event.type,
       json_build_object('id', event.id, 'type', event.type, 'timestamp', iso_utc(event.at), 'data', event.data), true
     FROM event JOIN webhook_endpoints endpoint ON event.type = ANY (endpoint.events) AND endpoint.created_at <= event.at
-    RETURNING id, attempts
+    RETURNING id, endpoint_id, attempts, NULL::timestamptz AS run_at
   ), queued AS (${addAttemptJobs('delivery')}
   ), reached AS (
     SELECT event_xid AS xid, id FROM batch WHERE (SELECT count(*) FROM batch) = $1 ORDER BY event_xid DESC, id DESC LIMIT 1
@@ -158,26 +169,35 @@ export const RELAY_ALERT_EVENTS = ledgerRelay(
  */
 export const ENSURE_RELAY = `SELECT FROM graphile_worker.add_job('${RELAY_TASK}', '{}', job_key => '${RELAY_TASK}', job_key_mode => 'preserve_run_at')`
 
-/** What an attempt needs: only while the delivery is pending at the attempt count the job expects. */
-export const PENDING_DELIVERY = `
-  SELECT d.event_id, d.payload, d.created_at, e.url, e.secret
-  FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-  WHERE d.id = $1 AND d.attempts = $2 AND d.status = 'pending'`
+/** What a job's attempts need ($1 delivery ids, $2 the attempt counts the job expects): only the deliveries still pending at that count. */
+export const PENDING_DELIVERIES = `
+  SELECT d.id, d.attempts, d.event_id, d.payload, d.created_at, e.url, e.secret
+  FROM unnest($1::bigint[], $2::int[]) AS job(id, attempts)
+  JOIN webhook_deliveries d ON d.id = job.id AND d.attempts = job.attempts AND d.status = 'pending'
+  JOIN webhook_endpoints e ON e.id = d.endpoint_id`
 
 /**
- * Records an attempt and, while retries remain ($6 is the next attempt's time), queues the next
- * one, in one statement: a crash between the two cannot lose the retry or queue it twice.
+ * Records a job's attempts (one element per delivery in each array: id, the attempt count it was
+ * made at, status code, error, delivered, the next attempt's time or NULL when no retry remains)
+ * and queues the next attempts of those still pending, in one statement: a crash between the two
+ * cannot lose a retry or queue it twice. A delivery another copy of the job has recorded first is
+ * left alone (its attempt count moved on) and not returned.
  */
-export const RECORD_ATTEMPT = `
-  WITH attempt AS (
-    UPDATE webhook_deliveries SET
-      attempts = attempts + 1,
-      last_status_code = $3,
-      last_error = $4,
-      status = CASE WHEN $5 THEN 'delivered' WHEN $6::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-      delivered_at = CASE WHEN $5 THEN now() END,
-      next_attempt_at = CASE WHEN $5 THEN NULL ELSE $6::timestamptz END
-    WHERE id = $1 AND attempts = $2 AND status = 'pending'
-    RETURNING id, attempts, status, next_attempt_at
-  ), queued AS (SELECT (${queueAttempt('id', 'attempts', 'next_attempt_at')}).id FROM attempt WHERE status = 'pending')
-  SELECT attempt.status, (SELECT count(*) FROM queued) AS queued FROM attempt`
+export const RECORD_ATTEMPTS = `
+  WITH outcome AS (
+    SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::boolean[], $6::timestamptz[])
+      AS o(id, attempts, status_code, error, delivered, retry_at)
+  ), attempt AS (
+    UPDATE webhook_deliveries d SET
+      attempts = d.attempts + 1,
+      last_status_code = o.status_code,
+      last_error = o.error,
+      status = CASE WHEN o.delivered THEN 'delivered' WHEN o.retry_at IS NULL THEN 'failed' ELSE 'pending' END,
+      delivered_at = CASE WHEN o.delivered THEN now() END,
+      next_attempt_at = CASE WHEN o.delivered THEN NULL ELSE o.retry_at END
+    FROM outcome o
+    WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'pending'
+    RETURNING d.id, d.endpoint_id, d.attempts, d.status, d.next_attempt_at AS run_at
+  ), queued AS (${addAttemptJobs("(SELECT * FROM attempt WHERE status = 'pending')")})
+  -- queued is read here so that it runs.
+  SELECT id, status, (SELECT count(*) FROM queued)::int AS queued FROM attempt`

@@ -2,7 +2,7 @@ import { Logger, run, runMigrations, type LogLevel } from 'graphile-worker'
 import pg from 'pg'
 import { config } from '../../config'
 import { log } from '../../http/logger'
-import { deliverWebhook } from './delivery'
+import { deliverWebhooks } from './delivery'
 import { relayDeliveries } from './relay'
 import { DELIVERY_TASK, ENSURE_RELAY, RELAY_TASK } from './sql'
 
@@ -33,7 +33,7 @@ export async function migrateQueue(databaseUrl: string): Promise<void> {
 }
 
 /**
- * An attempt lasts at most the HTTP timeout plus two statements, so a job locked longer than this
+ * A job lasts at most the HTTP timeout plus two statements (its deliveries are sent at once), so a job locked longer than this
  * belongs to a process that died (kill -9, a lost machine): graphile-worker itself would wait 4 hours.
  */
 const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT_TIMEOUT_MS || 15_000) + 5000
@@ -78,7 +78,7 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     gracefulShutdownAbortTimeout: 1000,
     logger: queueLogger,
     parsedCronItems: [],
-    taskList: { [DELIVERY_TASK]: deliverWebhook, [RELAY_TASK]: relayDeliveries },
+    taskList: { [DELIVERY_TASK]: deliverWebhooks, [RELAY_TASK]: relayDeliveries },
     // graphile-worker's own batching: jobs are locked and fetched a batch at a time, and completions
     // are written together, instead of two statements per job. A process that dies with a batch
     // locked has it released by the lock sweep below, as it has its in-flight jobs.
