@@ -19,7 +19,7 @@ import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFloo
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
 import { runScale, SCALE_RUNS, SCALE_SECONDS, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
-import { subscribeEverything, type DeliveryRate } from './lib/webhooks'
+import { subscribeEverything, type DeliveryCapacity, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
 
 const root = resolve(import.meta.dir, '..')
@@ -162,6 +162,7 @@ async function main() {
   const rows: Row[] = []
   const explains: Record<string, string> = {}
   const deliveryRates: Record<string, DeliveryRate> = {}
+  const deliveryCapacities: Record<string, DeliveryCapacity> = {}
   for (const dataset of DATASETS) {
     const inDataset = workloads.filter((w) => w.dataset === dataset.key)
     if (!inDataset.length) continue
@@ -172,7 +173,12 @@ async function main() {
       const subscription = workload.webhooks ? await subscribeEverything(db) : undefined
       const compared = workload.compareWithoutMetrics ? withoutMetrics : undefined
       rows.push(...(await measureWorkload(workload, dataset, api, ceiling, headers[workload.auth], compared)))
-      if (subscription) deliveryRates[workload.key] = await subscription.stop()
+      if (subscription) {
+        progress(`${workload.key}: delivery capacity (5 s of orders @16 queued, then sent)`)
+        const request = workload.request(dataset, headers[workload.auth])
+        deliveryCapacities[workload.key] = await subscription.capacity(api.process.pid, () => runWrk(wrk, api.url, request, 16, 5))
+        deliveryRates[workload.key] = await subscription.stop()
+      }
     }
   }
   const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
@@ -183,7 +189,7 @@ async function main() {
     const auth = { customer: headers.bearer, admin: headers.admin }
     scale = await runScale(wrk, db, { customerId, adminId }, api, ceiling, auth, progress)
   }
-  return { rows, explains, csvRows, loginFlood, scale, deliveryRates }
+  return { rows, explains, csvRows, loginFlood, scale, deliveryRates, deliveryCapacities }
 }
 
 async function explain(db: Client, query: { sql: string; params: unknown[] }): Promise<string> {
@@ -403,7 +409,7 @@ async function machine() {
 
 try {
   const host = await machine()
-  const { rows, explains, csvRows, loginFlood, scale, deliveryRates } = await main()
+  const { rows, explains, csvRows, loginFlood, scale, deliveryRates, deliveryCapacities } = await main()
   const results = [...checks(rows, loginFlood), ...scaleChecks(scale.rows)]
   for (const row of csvRows) {
     const ratio = row.api / row.copy
@@ -433,12 +439,20 @@ try {
   for (const [key, rate] of Object.entries(deliveryRates)) {
     console.log(`\nWebhook delivery rate after ${key}: ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.delivered)} of a backlog of ${fmt(rate.backlog)} deliveries sent in ${fmt(rate.seconds, 1)} s by the API's delivery process)`)
   }
+  for (const [key, capacity] of Object.entries(deliveryCapacities)) {
+    const cpu = capacity.cpuUsPerEvent
+    console.log(
+      `Webhook delivery capacity after ${key}: ${fmt(capacity.eventsPerSecond)} events/s (${fmt(capacity.events)} queued events sent in ${fmt(capacity.seconds, 1)} s); ` +
+        `CPU per event ${fmt(cpu.total)} µs: delivery process ${fmt(cpu.deliveryProcess)}, its PostgreSQL sessions ${fmt(cpu.itsDatabaseSessions)}, ` +
+        `PostgreSQL background ${fmt(cpu.databaseBackground)}, receiver (the bench process) ${fmt(cpu.receiver)}`,
+    )
+  }
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)
   console.log(`\nTotal time: ${fmt(totalSeconds)} s`)
   mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
   writeFileSync(
     join(import.meta.dir, 'results/latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, scale, checks: results, explains, delivery_rates: deliveryRates, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: host, settings: { seconds, rounds, connectionCounts, workers, poolSize, ceilingPoolSize }, rows, csv: csvRows, login_flood: loginFlood, scale, checks: results, explains, delivery_rates: deliveryRates, delivery_capacities: deliveryCapacities, total_seconds: Math.round(totalSeconds) }, null, 2) + '\n',
   )
 } catch (error) {
   console.error(error)

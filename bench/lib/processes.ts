@@ -44,16 +44,19 @@ export async function startService(name: string, script: string, env: Record<str
   }
 }
 
+/** A process's direct children. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
 /** The process and all its descendants (the API's workers when WEB_CONCURRENCY > 1). */
 function processTree(pid: number): number[] {
   const pids = [pid]
-  for (let i = 0; i < pids.length; i++) {
-    try {
-      for (const task of readFileSync(`/proc/${pids[i]}/task/${pids[i]}/children`, 'utf8').trim().split(/\s+/)) {
-        if (task) pids.push(Number(task))
-      }
-    } catch {}
-  }
+  for (let i = 0; i < pids.length; i++) pids.push(...childrenOf(pids[i]!))
   return pids
 }
 
@@ -97,9 +100,9 @@ export function watchMemory(pid: number): { stop(): number } {
   }
 }
 
-/** CPU seconds (user + system) a process tree has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
-export function cpuSeconds(pid: number): number {
-  return processTree(pid).reduce((sum, p) => {
+/** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat (clock ticks of 1/100 s); a gone one counts 0. */
+export function cpuSecondsOf(pids: number[]): number {
+  return pids.reduce((sum, p) => {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -109,3 +112,6 @@ export function cpuSeconds(pid: number): number {
     }
   }, 0)
 }
+
+/** CPU seconds a process tree has used so far. */
+export const cpuSeconds = (pid: number): number => cpuSecondsOf(processTree(pid))

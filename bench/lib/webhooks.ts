@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import type { Client } from 'pg'
 import { UNRELAYED_ROWS } from '../../src/modules/webhooks/sql'
+import { childrenOf, cpuSecondsOf } from './processes'
 
 const DRAIN_LIMIT_MS = 60_000
 
@@ -11,13 +13,38 @@ export interface DeliveryRate {
   eventsPerSecond: number
 }
 
+/** What sending one event costs, measured on a backlog sent with nothing else running. */
+export interface DeliveryCapacity {
+  events: number
+  seconds: number
+  eventsPerSecond: number
+  /** CPU µs per event: the delivery process, its PostgreSQL sessions, PostgreSQL's background processes, this process (the receiver). */
+  cpuUsPerEvent: { deliveryProcess: number; itsDatabaseSessions: number; databaseBackground: number; receiver: number; total: number }
+}
+
+const ownCpu = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1e6
+}
+
 /**
  * One endpoint subscribed to every event type, pointing at a receiver in this process that answers
- * 200. stop() waits until the API's delivery process has delivered the backlog the orders left (the delivery
- * rate the queue sustains), then removes the endpoint, so the rows after it are not charged for it.
+ * 200. capacity() measures what the delivery pipeline costs per event; stop() waits until the API's
+ * delivery process has delivered the backlog the orders left (the delivery rate the queue sustains),
+ * then removes the endpoint, so the rows after it are not charged for it.
  */
-export async function subscribeEverything(db: Client): Promise<{ stop(): Promise<DeliveryRate> }> {
-  const receiver = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('ok') })
+export async function subscribeEverything(
+  db: Client,
+): Promise<{ capacity(apiPid: number, placeOrders: () => Promise<unknown>): Promise<DeliveryCapacity>; stop(): Promise<DeliveryRate> }> {
+  let received = 0
+  const receiver = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: () => {
+      received++
+      return new Response('ok')
+    },
+  })
   const secret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`
   await db.query(
     `INSERT INTO webhook_endpoints (url, events, secret) VALUES ($1, '{stock.low,stock.changed,order.created,order.status_changed}', $2)`,
@@ -25,7 +52,38 @@ export async function subscribeEverything(db: Client): Promise<{ stop(): Promise
   )
   const pending = async () => Number((await db.query("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")).rows[0].n)
   const unrelayed = async () => Number((await db.query(UNRELAYED_ROWS)).rows[0].n)
+  const drained = async () => (await unrelayed()) === 0 && (await pending()) === 0
   return {
+    /**
+     * The API's delivery process is frozen (SIGSTOP) while `placeOrders` runs, so their events wait
+     * in the ledger; then it is let go, and the backlog's relay, queueing, sending and recording are
+     * timed and their CPU counted, process by process, until every event has been delivered.
+     */
+    async capacity(apiPid, placeOrders) {
+      const delivery = childrenOf(apiPid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('delivery'))
+      if (!delivery) throw new Error('no delivery process under the API (WEBHOOK_WORKER=process)')
+      process.kill(delivery, 'SIGSTOP')
+      try {
+        await placeOrders()
+      } finally {
+        process.kill(delivery, 'SIGCONT')
+      }
+      const { rows } = await db.query<{ pid: number; application_name: string; backend_type: string }>('SELECT pid, application_name, backend_type FROM pg_stat_activity')
+      const sessions = rows.filter((row) => row.application_name === 'inventory-webhooks').map((row) => row.pid)
+      const background = rows.filter((row) => row.backend_type !== 'client backend').map((row) => row.pid)
+      const cpu = () => ({ deliveryProcess: cpuSecondsOf([delivery]), itsDatabaseSessions: cpuSecondsOf(sessions), databaseBackground: cpuSecondsOf(background), receiver: ownCpu() })
+      const before = cpu()
+      const receivedBefore = received
+      const started = performance.now()
+      while (!(await drained()) && performance.now() - started < DRAIN_LIMIT_MS) await Bun.sleep(50)
+      const seconds = (performance.now() - started) / 1000
+      const after = cpu()
+      const events = received - receivedBefore
+      const perEvent = (key: keyof typeof before) => ((after[key] - before[key]) * 1e6) / events
+      const cpuUsPerEvent = { deliveryProcess: perEvent('deliveryProcess'), itsDatabaseSessions: perEvent('itsDatabaseSessions'), databaseBackground: perEvent('databaseBackground'), receiver: perEvent('receiver'), total: 0 }
+      cpuUsPerEvent.total = cpuUsPerEvent.deliveryProcess + cpuUsPerEvent.itsDatabaseSessions + cpuUsPerEvent.databaseBackground + cpuUsPerEvent.receiver
+      return { events, seconds, eventsPerSecond: events / seconds, cpuUsPerEvent }
+    },
     async stop() {
       // The backlog is counted once the relay has turned every movement and alert into deliveries (within a second or two).
       const relayStarted = performance.now()
