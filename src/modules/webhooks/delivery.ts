@@ -88,11 +88,16 @@ async function attemptDelivery(target: PendingDelivery, refusal: string | undefi
 export async function deliverWebhooks(payload: unknown, helpers: JobHelpers): Promise<void> {
   const jobs = jobPayload.parse(payload)
   const { rows: targets } = await helpers.withPgClient((client) =>
-    client.query<PendingDelivery>({ name: 'webhook_pending_deliveries', text: PENDING_DELIVERIES, values: [jobs.map((job) => job.delivery_id), jobs.map((job) => job.attempt)] }),
+    client.query<PendingDelivery>({
+      name: 'webhook_pending_deliveries',
+      text: PENDING_DELIVERIES,
+      values: [jobs.map((job) => job.delivery_id), jobs.map((job) => job.attempt)],
+    }),
   )
   if (!targets.length) return // delivered, failed, deleted, or a stale copy of a job that has already run
   // The endpoint's host is resolved and checked once for the job (every target has the same URL, unless it was just changed).
-  const refusals = new Map(await Promise.all([...new Set(targets.map((t) => t.url))].map(async (url) => [url, await refusalOf(url)] as const)))
+  const urls = [...new Set(targets.map((target) => target.url))]
+  const refusals = new Map(await Promise.all(urls.map(async (url) => [url, await refusalOf(url)] as const)))
   const sentAt = new Date()
   const settled = await Promise.allSettled(targets.map((target) => attemptDelivery(target, refusals.get(target.url), sentAt, helpers.abortSignal)))
   // Retries are counted from the end of the attempts (a timeout included).
