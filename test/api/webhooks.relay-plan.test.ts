@@ -2,11 +2,13 @@
  * The relay reads its batch from the cursor, whatever the size of the ledger: EXPLAIN ANALYZE of
  * each ledger statement on 30,000 movements and 30,000 alerts (fresh statistics), with an endpoint
  * subscribed, the cursor at the start and then deep in the table. Each runs in a transaction that
- * is rolled back (the statement writes deliveries, jobs and the cursor).
+ * is rolled back (the statement writes deliveries, jobs and the cursor). Likewise a delivery job's
+ * two statements touch only the job's deliveries among 30,000, in the generic plan that their
+ * named statements settle on.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { dataSource } from '../../src/db/data-source'
-import { RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
+import { DELIVERY_BATCH, PENDING_DELIVERIES, RECORD_ATTEMPTS, RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
 import { insertProduct } from '../support/fixtures'
 import { resetDatabase } from '../support/helpers'
 import { planNodes } from '../support/plans'
@@ -61,4 +63,59 @@ describe('webhook relay plans', () => {
       })
     }
   }
+})
+
+describe('delivery job plans', () => {
+  const ids = Array.from({ length: DELIVERY_BATCH }, (_, i) => ROWS / 2 + i)
+  const list = (values: unknown[], type: string) => `'{${values.join(',')}}'::${type}[]`
+  const zeros = list(ids.map(() => 0), 'int')
+
+  /** The deliveries table's scans in the generic plan of one run of the statement, with the job's arguments. */
+  async function deliveryScans(statement: string, args: string) {
+    const runner = dataSource.createQueryRunner()
+    await runner.startTransaction()
+    try {
+      await runner.query('SET LOCAL plan_cache_mode = force_generic_plan')
+      await runner.query(`PREPARE job_statement AS ${statement}`)
+      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE job_statement(${args})`)
+      await runner.query('DEALLOCATE job_statement')
+      return planNodes(row['QUERY PLAN'][0].Plan)
+        .filter((node) => node['Relation Name'] === 'webhook_deliveries' && node['Node Type'].includes('Scan'))
+        .map((node) => ({ type: node['Node Type'], read: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] }))
+    } finally {
+      await runner.rollbackTransaction()
+      await runner.release()
+    }
+  }
+
+  beforeAll(async () => {
+    const [endpoint] = await dataSource.query(`SELECT id FROM webhook_endpoints`)
+    await dataSource.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload, queued)
+       SELECT $1, 'evt_' || i, 'stock.changed', '{}', true FROM generate_series(1, ${ROWS}) i`,
+      [endpoint.id],
+    )
+    await dataSource.query('VACUUM ANALYZE webhook_deliveries')
+  }, 60_000)
+
+  test(`reading a job's ${DELIVERY_BATCH} deliveries: by primary key, ${DELIVERY_BATCH} rows`, async () => {
+    const scans = await deliveryScans(PENDING_DELIVERIES, `${list(ids, 'bigint')}, ${zeros}`)
+    expect(scans.map((scan) => scan.type)).toEqual(['Index Scan'])
+    expect(scans[0]!.read).toBe(DELIVERY_BATCH)
+  })
+
+  test(`recording a job's ${DELIVERY_BATCH} attempts, half of them with a retry: by primary key, ${DELIVERY_BATCH} rows`, async () => {
+    const retryAt = ids.map((_, i) => (i % 2 ? 'NULL' : `"${new Date(Date.now() + 60_000).toISOString()}"`))
+    const args = [
+      list(ids, 'bigint'),
+      zeros,
+      list(ids.map((_, i) => (i % 2 ? 200 : 500)), 'int'),
+      list(ids.map((_, i) => (i % 2 ? 'NULL' : '"The endpoint answered 500."')), 'text'),
+      list(ids.map((_, i) => i % 2 === 1), 'boolean'),
+      list(retryAt, 'timestamptz'),
+    ].join(', ')
+    const scans = await deliveryScans(RECORD_ATTEMPTS, args)
+    expect(scans.map((scan) => scan.type)).toEqual(['Index Scan'])
+    expect(scans[0]!.read).toBe(DELIVERY_BATCH)
+  })
 })
