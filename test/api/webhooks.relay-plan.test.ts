@@ -7,6 +7,7 @@
  * named statements settle on.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
+import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { DELIVERY_BATCH, PENDING_DELIVERIES, RECORD_ATTEMPTS, RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
 import { insertProduct } from '../support/fixtures'
@@ -117,5 +118,46 @@ describe('delivery job plans', () => {
     const scans = await deliveryScans(RECORD_ATTEMPTS, args)
     expect(scans.map((scan) => scan.type)).toEqual(['Index Scan'])
     expect(scans[0]!.read).toBe(DELIVERY_BATCH)
+  })
+})
+
+describe('what an event costs the database', () => {
+  test(`a job's recorded attempts are HOT updates: each delivered row stays on its page, with no new index entry`, async () => {
+    // One session throughout: it flushes its own table statistics before each reading.
+    const session = new Client({ connectionString: process.env.DATABASE_URL })
+    await session.connect()
+    try {
+      const updates = async () => {
+        await session.query('SELECT pg_stat_force_next_flush()')
+        const [row] = (await session.query(`SELECT n_tup_upd::int AS all, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'`)).rows
+        return row as { all: number; hot: number }
+      }
+      // 100 deliveries with the relay's own event bodies: the last 100 movements relayed, for good.
+      const [after] = await dataSource.query(`SELECT event_xid, id FROM stock_movements ORDER BY event_xid DESC, id DESC OFFSET 100 LIMIT 1`)
+      await session.query(`UPDATE webhook_relay_cursors SET xid = $1, id = $2 WHERE source = 'stock_movements'`, [after.event_xid, after.id])
+      const { rows: relayed } = await session.query(RELAY_MOVEMENT_EVENTS, [BATCH])
+      expect(relayed[0].relayed).toBe(100)
+      const { rows } = await session.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE attempts = 0 AND status = 'pending' AND queued ORDER BY id DESC LIMIT 100`)
+      const ids = rows.map((row) => row.id).reverse()
+      const before = await updates()
+      for (let i = 0; i < ids.length; i += DELIVERY_BATCH) {
+        const job = ids.slice(i, i + DELIVERY_BATCH)
+        await session.query(RECORD_ATTEMPTS, [job, job.map(() => 0), job.map(() => 200), job.map(() => null), job.map(() => true), job.map(() => null)])
+      }
+      const recorded = await updates()
+      expect({ all: recorded.all - before.all, hot: recorded.hot - before.hot }).toEqual({ all: 100, hot: 100 })
+      expect((await session.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY ($1) AND status = 'delivered'`, [ids])).rows).toEqual([{ n: 100 }])
+    } finally {
+      await session.end()
+    }
+  })
+
+  test('the event bodies\' helpers (iso_utc, webhook_product) are inlined, not called per field', async () => {
+    const [row] = await dataSource.query(`EXPLAIN (VERBOSE, FORMAT JSON) SELECT iso_utc(m.created_at), webhook_product(p.id, p.sku, p.name) FROM stock_movements m JOIN products p ON p.id = m.product_id`)
+    const output = planNodes(row['QUERY PLAN'][0].Plan).flatMap((node) => node.Output ?? []).join(' ')
+    expect(output).toContain('to_char(')
+    expect(output).toContain('json_build_object(')
+    expect(output).not.toContain('iso_utc(')
+    expect(output).not.toContain('webhook_product(')
   })
 })

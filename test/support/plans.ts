@@ -8,6 +8,8 @@ export interface PlanNode {
   /** How the node feeds its parent: 'Outer'/'Inner' input, or an 'InitPlan'/'SubPlan' run beside it. */
   'Parent Relationship'?: string
   'Rows Removed by Filter'?: number
+  /** The node's output expressions, with VERBOSE. */
+  Output?: string[]
   Plans?: PlanNode[]
 }
 

@@ -47,12 +47,19 @@ function describeFailure(error: unknown): string {
   return code === 'ConnectionRefused' || code === 'ECONNREFUSED' ? 'Connection refused.' : `The request failed (${typeof code === 'string' ? code : 'network error'}).`
 }
 
+/** What the attempts of one job share: sent at once, they carry one timestamp and end at one deadline (the timeout, or shutdown). */
+interface Sending {
+  sentAt: Date
+  deadline: AbortSignal
+  shutdown: AbortSignal
+}
+
 /**
  * One signed POST, per the Standard Webhooks specification: the event id is the `webhook-id` of
  * every attempt, the timestamp is this attempt's. A 2xx within the timeout is a success; a
  * redirect is not followed. `shutdown` aborts it when the process stops (the job is then retried).
  */
-async function attemptDelivery(target: PendingDelivery, refusal: string | undefined, now: Date, shutdown: AbortSignal): Promise<AttemptOutcome> {
+async function attemptDelivery(target: PendingDelivery, signer: Webhook, refusal: string | undefined, { sentAt: now, deadline, shutdown }: Sending): Promise<AttemptOutcome> {
   if (refusal) return { delivered: false, statusCode: null, error: refusal }
   const body = JSON.stringify(target.payload)
   try {
@@ -60,13 +67,13 @@ async function attemptDelivery(target: PendingDelivery, refusal: string | undefi
       method: 'POST',
       body,
       redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(config.WEBHOOK_TIMEOUT_MS), shutdown]),
+      signal: deadline,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'inventory-api-webhooks',
         'webhook-id': target.event_id,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'webhook-signature': new Webhook(target.secret).sign(target.event_id, now, body),
+        'webhook-signature': signer.sign(target.event_id, now, body),
       },
     })
     await response.body?.cancel()
@@ -98,8 +105,16 @@ export async function deliverWebhooks(payload: unknown, helpers: JobHelpers): Pr
   // The endpoint's host is resolved and checked once for the job (every target has the same URL, unless it was just changed).
   const urls = [...new Set(targets.map((target) => target.url))]
   const refusals = new Map(await Promise.all(urls.map(async (url) => [url, await refusalOf(url)] as const)))
-  const sentAt = new Date()
-  const settled = await Promise.allSettled(targets.map((target) => attemptDelivery(target, refusals.get(target.url), sentAt, helpers.abortSignal)))
+  // One signer per secret (decoding it costs as much as a signature).
+  const signers = new Map([...new Set(targets.map((target) => target.secret))].map((secret) => [secret, new Webhook(secret)]))
+  const sending: Sending = {
+    sentAt: new Date(),
+    deadline: AbortSignal.any([AbortSignal.timeout(config.WEBHOOK_TIMEOUT_MS), helpers.abortSignal]),
+    shutdown: helpers.abortSignal,
+  }
+  const settled = await Promise.allSettled(
+    targets.map((target) => attemptDelivery(target, signers.get(target.secret)!, refusals.get(target.url), sending)),
+  )
   // Retries are counted from the end of the attempts (a timeout included).
   const now = new Date()
   const made = targets.flatMap((target, i) => {
