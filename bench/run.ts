@@ -444,7 +444,7 @@ try {
     console.log(
       `Webhook delivery capacity after ${key}: ${fmt(capacity.eventsPerSecond)} events/s (${fmt(capacity.events)} queued events sent in ${fmt(capacity.seconds, 1)} s); ` +
         `CPU per event ${fmt(cpu.total)} µs: delivery process ${fmt(cpu.deliveryProcess)}, its PostgreSQL sessions ${fmt(cpu.itsDatabaseSessions)}, ` +
-        `PostgreSQL background ${fmt(cpu.databaseBackground)}, receiver (the bench process) ${fmt(cpu.receiver)}`,
+        `PostgreSQL background ${fmt(cpu.databaseBackground)}, receiver (the bench process) ${fmt(cpu.receiver)}; WAL per event ${fmt(capacity.walBytesPerEvent)} bytes`,
     )
   }
   for (const [key, plan] of Object.entries(explains)) console.log(`\nEXPLAIN ANALYZE (${key}):\n${plan.replace(/^/gm, '  ')}`)

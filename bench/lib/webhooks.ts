@@ -20,6 +20,8 @@ export interface DeliveryCapacity {
   eventsPerSecond: number
   /** CPU µs per event: the delivery process, its PostgreSQL sessions, PostgreSQL's background processes, this process (the receiver). */
   cpuUsPerEvent: { deliveryProcess: number; itsDatabaseSessions: number; databaseBackground: number; receiver: number; total: number }
+  /** WAL written per event while the backlog was sent (nothing else writes then): deliveries inserted and updated, jobs. */
+  walBytesPerEvent: number
 }
 
 const ownCpu = () => {
@@ -72,17 +74,20 @@ export async function subscribeEverything(
       const sessions = rows.filter((row) => row.application_name === 'inventory-webhooks').map((row) => row.pid)
       const background = rows.filter((row) => row.backend_type !== 'client backend').map((row) => row.pid)
       const cpu = () => ({ deliveryProcess: cpuSecondsOf([delivery]), itsDatabaseSessions: cpuSecondsOf(sessions), databaseBackground: cpuSecondsOf(background), receiver: ownCpu() })
+      const walPosition = async () => Number((await db.query(`SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS bytes`)).rows[0].bytes)
+      const walBefore = await walPosition()
       const before = cpu()
       const receivedBefore = received
       const started = performance.now()
       while (!(await drained()) && performance.now() - started < DRAIN_LIMIT_MS) await Bun.sleep(50)
       const seconds = (performance.now() - started) / 1000
       const after = cpu()
+      const walBytes = (await walPosition()) - walBefore
       const events = received - receivedBefore
       const perEvent = (key: keyof typeof before) => ((after[key] - before[key]) * 1e6) / events
       const cpuUsPerEvent = { deliveryProcess: perEvent('deliveryProcess'), itsDatabaseSessions: perEvent('itsDatabaseSessions'), databaseBackground: perEvent('databaseBackground'), receiver: perEvent('receiver'), total: 0 }
       cpuUsPerEvent.total = cpuUsPerEvent.deliveryProcess + cpuUsPerEvent.itsDatabaseSessions + cpuUsPerEvent.databaseBackground + cpuUsPerEvent.receiver
-      return { events, seconds, eventsPerSecond: events / seconds, cpuUsPerEvent }
+      return { events, seconds, eventsPerSecond: events / seconds, cpuUsPerEvent, walBytesPerEvent: walBytes / events }
     },
     async stop() {
       // The backlog is counted once the relay has turned every movement and alert into deliveries (within a second or two).
