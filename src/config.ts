@@ -108,6 +108,8 @@ const schema = z
     WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
     WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
     WEBHOOK_RETRY_WINDOW_MS: int(100, 7 * 86_400_000).default(86_400_000),
+    // Delivered and failed deliveries are deleted this many days after the event (0: kept forever).
+    WEBHOOK_DELIVERY_RETENTION_DAYS: int(0, 3650).default(30),
     METRICS_ENABLED: flag.default(true),
     METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     IDEMPOTENCY_PURGE_INTERVAL_SECONDS: int(1, 86_400).default(3600),

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { webhookDeliveries } from '../../src/modules/metrics/registry'
+import { RELAY_BATCH, relayBacklog, type RelayStatement } from '../../src/modules/webhooks/relay'
 import { DELIVERY_BATCH, DELIVERY_TASK, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
 import { startDeliveryWorker } from '../../src/modules/webhooks/worker'
 import { waitFor } from '../faults/harness'
@@ -349,15 +350,20 @@ describe('delivery', () => {
     const count = receiver.received.length
     await Bun.sleep(1500)
     expect(receiver.received.length).toBe(count)
-    expect(await query('SELECT id FROM webhook_deliveries')).toEqual([])
+    // Its deliveries are deleted by the purge job that the DELETE queued.
+    await waitFor('its deliveries purged', 5000, async () => ((await query('SELECT id FROM webhook_deliveries')).length ? undefined : true))
   })
 
-  /** The delivery jobs queued now: each one's payload (delivery id and expected attempt count per element). */
+  /**
+   * The delivery jobs queued now, in the order of their first delivery: each one's payload (delivery
+   * id and expected attempt count per element). Not in job id order: add_jobs joins its specs with
+   * the library's task table, and the plan it gets decides the order in which the ids are taken.
+   */
   const queuedJobs = async () =>
     (await query<{ payload: Array<{ delivery_id: number; attempt: number }> }>(
       // The public view leaves payloads out: read the library's table.
       `SELECT job.payload FROM graphile_worker._private_jobs job JOIN graphile_worker._private_tasks task ON task.id = job.task_id
-       WHERE task.identifier = '${DELIVERY_TASK}' ORDER BY job.id`,
+       WHERE task.identifier = '${DELIVERY_TASK}' ORDER BY (job.payload->0->>'delivery_id')::bigint`,
     )).map((job) => job.payload)
 
   test(`a burst to one endpoint is queued in jobs of up to ${DELIVERY_BATCH} deliveries; each delivery's attempt is recorded and retried on its own`, async () => {
@@ -408,5 +414,28 @@ describe('delivery', () => {
     const [entry] = await receive(receiver, 1)
     expect(entry!.id).toBe((await query<{ event_id: string }>('SELECT event_id FROM webhook_deliveries WHERE id = 1'))[0]!.event_id)
     expect(await query('SELECT status, attempts FROM webhook_deliveries')).toEqual([{ status: 'delivered', attempts: 1 }])
+  })
+
+  test('a backlog is relayed by runs that each stop when told to (their time is up), the next one going on where it stopped', async () => {
+    const receiver = newReceiver()
+    await register(receiver.url, ['stock.changed'])
+    const productId = await insertProduct({ stock: 5 })
+    let movements = 0
+    await worker.stop()
+    try {
+      await query(`INSERT INTO stock_movements (product_id, delta, stock_after, reason) SELECT $1, 1, i, 'adjustment' FROM generate_series(1, $2) i`, [productId, 2 * RELAY_BATCH + 7])
+      const relay: RelayStatement = async (_name, text, limit) => (await dataSource.query(text, [limit]))[0]?.relayed ?? 0
+      const count = async (table: string) => (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n
+      movements = await count('stock_movements') // the product's first stock included
+      // Stopped after its first batch: that batch relayed, the run not finished.
+      expect(await relayBacklog(relay, () => true)).toBe(false)
+      expect(await count('webhook_deliveries')).toBe(RELAY_BATCH)
+      expect(await relayBacklog(relay, () => false)).toBe(true)
+      expect(await count('webhook_deliveries')).toBe(movements)
+      expect(await count('(SELECT DISTINCT m.id FROM stock_movements m JOIN webhook_deliveries d ON (d.payload->\'data\'->>\'id\')::bigint = m.id) AS relayed')).toBe(movements)
+    } finally {
+      worker = await startDeliveryWorker(process.env.DATABASE_URL!)
+    }
+    expect(new Set((await receive(receiver, movements)).map((entry) => entry.id)).size).toBe(movements)
   })
 })

@@ -68,7 +68,11 @@ export const webhookRoutes = new Elysia({ prefix: '/webhooks', tags: ['Webhooks'
       role: ['admin'],
       params: webhookParams,
       response: { 204: noContent, ...errorResponses(invalidId('Webhook ID'), notFound('Webhook', 42)) },
-      detail: { summary: 'Delete a webhook endpoint', description: 'Admins only. Answers 204; its deliveries are deleted too and nothing more is sent to it.' },
+      detail: {
+        summary: 'Delete a webhook endpoint',
+        description:
+          'Admins only. Answers 204 at once, whatever the number of its deliveries: nothing more is sent to it, and its deliveries are deleted in the background, a batch at a time.',
+      },
     },
   )
   .get('/:id/deliveries', ({ params, query }) => listDeliveries(params.id, query), {

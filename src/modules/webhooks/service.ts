@@ -3,7 +3,7 @@ import { dataSource } from '../../db/data-source'
 import { conflict, invalidInput, notFound } from '../../http/errors'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import type { CreatedWebhook, CreateWebhook, PublicDelivery, PublicWebhook } from './schemas'
-import { deliveryList, RESEND_FAILED, WEBHOOK_LIST } from './sql'
+import { deliveryList, QUEUE_PURGE, RESEND_FAILED, WEBHOOK_LIST } from './sql'
 import { refusalOf } from './url-safety'
 import { WebhookEndpoint } from './webhook-endpoint.entity'
 
@@ -59,10 +59,17 @@ export async function getWebhook(id: number): Promise<PublicWebhook> {
   return toPublicWebhook(endpoint)
 }
 
-/** Its deliveries go with it; jobs still queued for them find nothing to send. */
+/**
+ * The endpoint row alone, at once, whatever its history; in the same transaction the purge job is
+ * queued, which deletes its deliveries in batches. From the commit on nothing reads or sends them
+ * (jobs still queued for them find nothing to send).
+ */
 export async function deleteWebhook(id: number): Promise<void> {
-  const { affected } = await endpoints().delete({ id })
-  if (!affected) throw notFound('Webhook', id)
+  await dataSource.transaction(async (manager) => {
+    const { affected } = await manager.delete(WebhookEndpoint, { id })
+    if (!affected) throw notFound('Webhook', id)
+    await manager.query(QUEUE_PURGE)
+  })
 }
 
 /** Newest first, on the (endpoint_id, id) index, with the shared bounded total and cursors. */

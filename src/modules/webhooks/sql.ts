@@ -5,6 +5,7 @@ import type { EventType } from './webhook-endpoint.entity'
 
 export const DELIVERY_TASK = 'webhook_delivery'
 export const RELAY_TASK = 'webhook_relay'
+export const PURGE_TASK = 'webhook_purge'
 
 /**
  * Deliveries sent by one job: at most this many, all to one endpoint, sent at once. The queue's
@@ -32,11 +33,14 @@ export const deliveryList = (endpointId: number): ListStatement => ({
   order: { key: null, id: 'd.id', descending: true },
 })
 
-/** A failed delivery back to pending and to the relay, which queues its next attempt: two concurrent re-sends change one row once. */
+/**
+ * A failed delivery back to pending and to the relay, which queues its next attempt: two concurrent
+ * re-sends change one row once. Not one of a deleted endpoint (its deliveries wait for the purge).
+ */
 export const RESEND_FAILED = `
   WITH resent AS (
     UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), last_error = NULL, queued = false
-    WHERE id = $2 AND endpoint_id = $1 AND status = 'failed'
+    WHERE id = $2 AND endpoint_id = $1 AND status = 'failed' AND EXISTS (SELECT FROM webhook_endpoints WHERE id = $1)
     RETURNING ${PUBLIC_DELIVERY_COLUMNS}
   )
   SELECT * FROM resent`
@@ -168,6 +172,54 @@ export const RELAY_ALERT_EVENTS = ledgerRelay(
  * graphile-worker adds a new one beside it, so the relay never stays stopped.
  */
 export const ENSURE_RELAY = `SELECT FROM graphile_worker.add_job('${RELAY_TASK}', '{}', job_key => '${RELAY_TASK}', job_key_mode => 'preserve_run_at')`
+
+/** The purge job likewise: it reschedules itself, and every process ensures it is there. */
+export const ENSURE_PURGE = `SELECT FROM graphile_worker.add_job('${PURGE_TASK}', '{}', job_key => '${PURGE_TASK}', job_key_mode => 'preserve_run_at')`
+
+/**
+ * Up to $1 deliveries of one deleted endpoint, deleted (the purge job runs it until it deletes none).
+ * The endpoints that deliveries name are found by a loose scan of the (endpoint_id, id) index, one
+ * probe per endpoint whatever the number of deliveries, and the first one that no longer exists is
+ * purged, its deliveries read from the same index.
+ */
+export const PURGE_DELETED_ENDPOINT_DELIVERIES = `
+  WITH RECURSIVE named AS (
+    (SELECT endpoint_id AS id FROM webhook_deliveries ORDER BY endpoint_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.endpoint_id FROM webhook_deliveries d WHERE d.endpoint_id > named.id ORDER BY d.endpoint_id LIMIT 1)
+    FROM named WHERE named.id IS NOT NULL
+  ), deleted AS (
+    SELECT named.id FROM named WHERE named.id IS NOT NULL AND NOT EXISTS (SELECT FROM webhook_endpoints e WHERE e.id = named.id) LIMIT 1
+  ), batch AS (
+    SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = (SELECT id FROM deleted) ORDER BY d.endpoint_id, d.id LIMIT $1
+  ), purged AS (
+    -- By the primary key: a join with the batch would be planned as a scan of the table.
+    DELETE FROM webhook_deliveries d WHERE d.id = ANY (ARRAY(SELECT id FROM batch)) RETURNING 1
+  )
+  SELECT count(*)::int AS purged FROM purged`
+
+/**
+ * The retention sweep, one batch: the next $2 deliveries after id $1 in id order (the order they
+ * were written in, so the oldest first), of which those finished (delivered or failed) before the
+ * last $3 days are deleted; pending ones stay whatever their age (a re-sent old delivery). The sweep
+ * stops at the first batch that reaches a recent delivery, so it reads what it deletes and one batch
+ * more, never the table. The conditions are on the row itself, so a re-send that commits first
+ * (failed → pending) keeps its delivery.
+ */
+export const PURGE_EXPIRED_DELIVERIES = `
+  WITH batch AS (
+    SELECT id, created_at FROM webhook_deliveries WHERE id > $1 ORDER BY id LIMIT $2
+  ), purged AS (
+    DELETE FROM webhook_deliveries d
+    WHERE d.id = ANY (ARRAY(SELECT id FROM batch)) AND d.status <> 'pending' AND d.created_at < now() - make_interval(days => $3)
+    RETURNING 1
+  )
+  SELECT max(id)::text AS last_id, count(*)::int AS read, coalesce(bool_or(created_at >= now() - make_interval(days => $3)), false) AS reached_recent,
+    (SELECT count(*) FROM purged)::int AS purged
+  FROM batch`
+
+/** Queues the purge to run now (a DELETE /webhooks/{id}, in its transaction), or after the one running. */
+export const QUEUE_PURGE = `SELECT FROM graphile_worker.add_job('${PURGE_TASK}', '{}', job_key => '${PURGE_TASK}')`
 
 /** What a job's attempts need ($1 delivery ids, $2 the attempt counts the job expects): only the deliveries still pending at that count. */
 export const PENDING_DELIVERIES = `

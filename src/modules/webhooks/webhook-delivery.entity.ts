@@ -1,5 +1,5 @@
-import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm'
-import type { EventType, WebhookEndpoint } from './webhook-endpoint.entity'
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm'
+import type { EventType } from './webhook-endpoint.entity'
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
@@ -17,12 +17,12 @@ export class WebhookDelivery {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string
 
+  /**
+   * No foreign key: deleting an endpoint leaves its deliveries to the purge job (purge.ts), which
+   * deletes them in batches; until then nothing reads or sends them (every query joins the endpoint).
+   */
   @Column({ name: 'endpoint_id', type: 'integer' })
   endpointId: number
-
-  @ManyToOne('WebhookEndpoint', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'endpoint_id', foreignKeyConstraintName: 'webhook_deliveries_endpoint_id_fkey' })
-  endpoint: WebhookEndpoint
 
   /** `evt_…`, the same for every endpoint and every attempt: it is the `webhook-id` header. */
   @Column({ name: 'event_id', type: 'varchar', length: 40 })

@@ -4,7 +4,8 @@ import { config } from '../../config'
 import { log } from '../../http/logger'
 import { deliverWebhooks } from './delivery'
 import { relayDeliveries } from './relay'
-import { DELIVERY_TASK, ENSURE_RELAY, RELAY_TASK } from './sql'
+import { purgeDeliveriesTask } from './purge'
+import { DELIVERY_TASK, ENSURE_PURGE, ENSURE_RELAY, PURGE_TASK, RELAY_TASK } from './sql'
 
 /** graphile-worker's chatter ("completed task …") at debug, its warnings and errors as ours. */
 const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
@@ -41,7 +42,7 @@ const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT
 const UNLOCK_DEAD_WORKERS = `
   SELECT graphile_worker.force_unlock_workers(array_agg(DISTINCT locked_by))
   FROM graphile_worker.jobs
-  WHERE task_identifier IN ('${DELIVERY_TASK}', '${RELAY_TASK}') AND locked_at < now() - make_interval(secs => $1 / 1000.0)
+  WHERE task_identifier IN ('${DELIVERY_TASK}', '${RELAY_TASK}', '${PURGE_TASK}') AND locked_at < now() - make_interval(secs => $1 / 1000.0)
   HAVING count(*) > 0`
 
 const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'])
@@ -64,7 +65,7 @@ function survivingLostConnections(reason: unknown) {
  * WEBHOOK_WORKER=inline each serving process), on a small pool of its own: every one of them, in
  * every replica, takes jobs from the same queue, and graphile-worker locks each job for one of them.
  * New jobs arrive through LISTEN/NOTIFY; retries and the relay's next run (jobs due later) are
- * found by polling. The process ensures the relay job exists at start and at every lock sweep.
+ * found by polling. The process ensures the relay and purge jobs exist at start and at every lock sweep.
  */
 export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: () => Promise<void> }> {
   const pool = queuePool(databaseUrl, config.WEBHOOK_POOL_SIZE)
@@ -78,19 +79,22 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     gracefulShutdownAbortTimeout: 1000,
     logger: queueLogger,
     parsedCronItems: [],
-    taskList: { [DELIVERY_TASK]: deliverWebhooks, [RELAY_TASK]: relayDeliveries },
+    taskList: { [DELIVERY_TASK]: deliverWebhooks, [RELAY_TASK]: relayDeliveries, [PURGE_TASK]: purgeDeliveriesTask },
     // graphile-worker's own batching: jobs are locked and fetched a batch at a time, and completions
     // are written together, instead of two statements per job. A process that dies with a batch
     // locked has it released by the lock sweep below, as it has its in-flight jobs.
     preset: { worker: { localQueue: { size: config.WEBHOOK_CONCURRENCY * 2 }, completeJobBatchDelay: 20 } },
   })
   process.on('unhandledRejection', survivingLostConnections)
-  // Not fatal: a database that cannot take it now gets it again at the next sweep.
-  const ensureRelay = () => pool.query(ENSURE_RELAY).catch((error) => log.warn('webhook relay not ensured', { error: String(error) }))
-  await ensureRelay()
+  // Not fatal: a database that cannot take them now gets them again at the next sweep.
+  const ensureJobs = () =>
+    Promise.all(
+      [ENSURE_RELAY, ENSURE_PURGE].map((statement) => pool.query(statement).catch((error) => log.warn('webhook job not ensured', { statement, error: String(error) }))),
+    )
+  await ensureJobs()
   const sweep = setInterval(() => {
     pool.query(UNLOCK_DEAD_WORKERS, [STALE_LOCK_MS]).catch((error) => log.warn('webhook lock sweep failed', { error: String(error) }))
-    void ensureRelay()
+    void ensureJobs()
   }, STALE_LOCK_MS / 2)
   sweep.unref()
   return {
