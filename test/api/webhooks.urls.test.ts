@@ -1,9 +1,11 @@
 /**
  * SSRF: in production a webhook URL must be https and resolve only to public addresses, at
- * registration (checked here on a real production server process) and before every attempt.
+ * registration (checked here on a real production server process) and before every attempt, and
+ * the attempt goes to the address checked. The TLS files in test/support/tls are a test CA (its
+ * key discarded) and a certificate for hooks.example.test that it signed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { HTTPS_REQUIRED, PRIVATE_ADDRESS, refusalOf } from '../../src/modules/webhooks/url-safety'
+import { checkDestination, fetchChecked, HTTPS_REQUIRED, PRIVATE_ADDRESS, refusalOf, UNRESOLVABLE } from '../../src/modules/webhooks/url-safety'
 import { ApiProcess } from '../faults/harness'
 import { resetDatabase } from '../support/helpers'
 
@@ -59,5 +61,60 @@ describe('webhook URLs in production', () => {
     expect(await refusalOf('https://localhost:8443/hook', true)).toBe(PRIVATE_ADDRESS)
     expect(await refusalOf('http://10.0.0.1/hook', true)).toBe(HTTPS_REQUIRED)
     expect(await refusalOf('http://127.0.0.1:9/hook', false)).toBeUndefined()
+  })
+})
+
+describe('an attempt goes to the address that was checked', () => {
+  const tls = (name: string) => Bun.file(`${import.meta.dir}/../support/tls/${name}`)
+
+  test('DNS rebinding: a name that resolved to a public address for the check is not resolved again to connect', async () => {
+    // Here "localhost" resolves to this listener; the check is told it resolves to a public address.
+    const connections: string[] = []
+    const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { open: (socket) => void connections.push(socket.remoteAddress), data() {} } })
+    try {
+      const url = `https://localhost:${listener.port}/hook`
+      const destination = await checkDestination(url, true, async () => ['93.184.215.14'])
+      expect(destination).toEqual({ address: '93.184.215.14' })
+      const attempt = await fetchChecked(url, destination, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1500) }).then(
+        () => 'answered',
+        () => 'failed',
+      )
+      expect({ attempt, connections }).toEqual({ attempt: 'failed', connections: [] })
+      // What a request to the name does instead: it reaches the listener.
+      await fetch(url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1500) }).catch(() => undefined)
+      expect(connections).toEqual(['127.0.0.1'])
+    } finally {
+      listener.stop(true)
+    }
+  })
+
+  test('the request carries the host name: Host header, TLS server name, and a certificate verified against the name', async () => {
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      tls: { cert: tls('hooks.example.test.pem'), key: tls('hooks.example.test.key') },
+      fetch: (request) => Response.json({ host: request.headers.get('host'), path: new URL(request.url).pathname + new URL(request.url).search }),
+    })
+    try {
+      const ca = await tls('ca.pem').text()
+      const response = await fetchChecked(`https://hooks.example.test:${server.port}/hook?a=1`, { address: '127.0.0.1' }, { method: 'POST', body: '{}', tls: { ca } })
+      expect(await response.json()).toEqual({ host: `hooks.example.test:${server.port}`, path: '/hook?a=1' })
+      // The same address under a name its certificate does not carry: refused by TLS.
+      const elsewhere = await fetchChecked(`https://other.example.test:${server.port}/hook`, { address: '127.0.0.1' }, { method: 'POST', body: '{}', tls: { ca } }).then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+      expect(elsewhere).toBe('ERR_TLS_CERT_ALTNAME_INVALID')
+    } finally {
+      server.stop(true)
+    }
+  })
+
+  test('every address of the name must be public, no address at all is unresolvable, and IPv4 is preferred', async () => {
+    expect(await checkDestination('https://hooks.example.test/x', true, async () => ['93.184.215.14', '10.0.0.7'])).toEqual({ refusal: PRIVATE_ADDRESS })
+    expect(await checkDestination('https://hooks.example.test/x', true, async () => [])).toEqual({ refusal: UNRESOLVABLE })
+    expect(await checkDestination('https://93.184.215.14/x', true)).toEqual({})
+    // Its IPv4 address first, whatever the resolver's order.
+    expect(await checkDestination('https://hooks.example.test/x', true, async () => ['2606:2800:21f:cb07:6820:80da:af6b:8b2c', '93.184.215.14'])).toEqual({ address: '93.184.215.14' })
   })
 })

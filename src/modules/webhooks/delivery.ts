@@ -5,7 +5,7 @@ import { config } from '../../config'
 import { log } from '../../http/logger'
 import { webhookDeliveries } from '../metrics/registry'
 import { PENDING_DELIVERIES, RECORD_ATTEMPTS } from './sql'
-import { refusalOf } from './url-safety'
+import { checkDestination, fetchChecked, type Destination } from './url-safety'
 
 const attempt = z.object({ delivery_id: z.coerce.string(), attempt: z.int().min(0) })
 // A job lists the deliveries it sends; a job queued by an earlier version names one, as an object.
@@ -59,11 +59,11 @@ interface Sending {
  * every attempt, the timestamp is this attempt's. A 2xx within the timeout is a success; a
  * redirect is not followed. `shutdown` aborts it when the process stops (the job is then retried).
  */
-async function attemptDelivery(target: PendingDelivery, signer: Webhook, refusal: string | undefined, { sentAt: now, deadline, shutdown }: Sending): Promise<AttemptOutcome> {
-  if (refusal) return { delivered: false, statusCode: null, error: refusal }
+async function attemptDelivery(target: PendingDelivery, signer: Webhook, destination: Destination, { sentAt: now, deadline, shutdown }: Sending): Promise<AttemptOutcome> {
+  if (destination.refusal) return { delivered: false, statusCode: null, error: destination.refusal }
   const body = JSON.stringify(target.payload)
   try {
-    const response = await fetch(target.url, {
+    const response = await fetchChecked(target.url, destination, {
       method: 'POST',
       body,
       redirect: 'manual',
@@ -102,9 +102,10 @@ export async function deliverWebhooks(payload: unknown, helpers: JobHelpers): Pr
     }),
   )
   if (!targets.length) return // delivered, failed, deleted, or a stale copy of a job that has already run
-  // The endpoint's host is resolved and checked once for the job (every target has the same URL, unless it was just changed).
+  // The endpoint's host is resolved and checked once for the job (every target has the same URL, unless it was just changed),
+  // and its attempts go to the address checked.
   const urls = [...new Set(targets.map((target) => target.url))]
-  const refusals = new Map(await Promise.all(urls.map(async (url) => [url, await refusalOf(url)] as const)))
+  const destinations = new Map(await Promise.all(urls.map(async (url) => [url, await checkDestination(url)] as const)))
   // One signer per secret (decoding it costs as much as a signature).
   const signers = new Map([...new Set(targets.map((target) => target.secret))].map((secret) => [secret, new Webhook(secret)]))
   const sending: Sending = {
@@ -113,7 +114,7 @@ export async function deliverWebhooks(payload: unknown, helpers: JobHelpers): Pr
     shutdown: helpers.abortSignal,
   }
   const settled = await Promise.allSettled(
-    targets.map((target) => attemptDelivery(target, signers.get(target.secret)!, refusals.get(target.url), sending)),
+    targets.map((target) => attemptDelivery(target, signers.get(target.secret)!, destinations.get(target.url)!, sending)),
   )
   // Retries are counted from the end of the attempts (a timeout included).
   const now = new Date()
