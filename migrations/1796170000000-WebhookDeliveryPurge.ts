@@ -2,14 +2,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm'
 
 /**
  * Deleting an endpoint no longer deletes its deliveries in the same statement. The foreign key's
- * ON DELETE CASCADE made `DELETE /webhooks/{id}` cost its whole delivery history: 6.2 s for an
- * endpoint with a million deliveries (so, by extrapolation, past the 15 s statement timeout at
- * about 2.5 million, when it could no longer be deleted at all), while the relay, whose key check
- * on each new delivery locks the endpoint row, waited for it. Without the key, the endpoint row goes at once; its deliveries, which
- * nothing reads any more (every read and every send joins webhook_endpoints), are deleted in
- * batches by the `webhook_purge` job (src/modules/webhooks/purge.ts). Endpoint ids are never
- * reused, so they cannot be taken by a new endpoint meanwhile. The relay's inserts no longer pay
- * the key check (a trigger per row). The deliveries table has no other foreign key.
+ * ON DELETE CASCADE made `DELETE /webhooks/{id}` cost the endpoint's whole delivery history: 6.2 s
+ * and 11.4 s in two runs for an endpoint with a million deliveries (so a few million would pass the
+ * 15 s statement timeout, and the endpoint could no longer be deleted at all), while the relay,
+ * whose key check on each new delivery locks the endpoint row, waited for it. Without the key the
+ * endpoint row goes at once; its deliveries, which nothing reads any more (every read and every
+ * send joins webhook_endpoints), are deleted in batches by the `webhook_purge` job
+ * (src/modules/webhooks/purge.ts). Endpoint ids come from a sequence and are never reused, so no
+ * new endpoint can inherit them meanwhile. The relay's inserts no longer pay the key check either.
  */
 export class WebhookDeliveryPurge1796170000000 implements MigrationInterface {
   name = 'WebhookDeliveryPurge1796170000000'

@@ -13,7 +13,7 @@ export const UNRESOLVABLE = 'Webhook URL host name could not be resolved.'
 const isPublicAddress = (address: string) => ipaddr.process(address).range() === 'unicast'
 
 /** Every address a host name resolves to. */
-export type Resolve = (hostname: string) => Promise<string[]>
+type Resolve = (hostname: string) => Promise<string[]>
 const resolveWithSystem: Resolve = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address)
 
 /**
