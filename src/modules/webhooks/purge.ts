@@ -1,15 +1,11 @@
 import type { JobHelpers } from 'graphile-worker'
 import { config } from '../../config'
 import { log } from '../../http/logger'
+import { RUN_BUDGET_MS } from './job-timing'
 import { PURGE_DELETED_ENDPOINT_DELIVERIES, PURGE_EXPIRED_DELIVERIES, PURGE_TASK } from './sql'
 
 /** Deliveries deleted per statement (one transaction each): tens of milliseconds, whatever the backlog. */
 export const PURGE_BATCH = 10_000
-/**
- * How long one run may take before it hands over to its next run, queued at once: far below the
- * lock age at which the worker's sweep takes a job for its dead process's (worker.ts STALE_LOCK_MS).
- */
-const PURGE_RUN_MS = 10_000
 /** How often the purge runs by itself; a DELETE /webhooks/{id} queues it at once. */
 const PURGE_INTERVAL_MS = 15 * 60_000
 
@@ -53,7 +49,7 @@ export async function purgeDeliveries(queryOne: QueryOne, retentionDays: number,
 /** The graphile-worker task: one run of the purge, then the next (at once if this one stopped early). */
 export async function purgeDeliveriesTask(_payload: unknown, helpers: JobHelpers): Promise<void> {
   const queryOne: QueryOne = (text, values) => helpers.withPgClient(async (client) => (await client.query({ text, values })).rows[0])
-  const deadline = Date.now() + PURGE_RUN_MS
+  const deadline = Date.now() + RUN_BUDGET_MS
   const purged = await purgeDeliveries(queryOne, config.WEBHOOK_DELIVERY_RETENTION_DAYS, () => Boolean(helpers.abortSignal?.aborted) || Date.now() > deadline)
   if (purged.deletedEndpoints || purged.expired) log.info('webhook deliveries purged', { deleted_endpoints: purged.deletedEndpoints, expired: purged.expired, finished: purged.finished })
   const next = purged.finished ? PURGE_INTERVAL_MS : 0

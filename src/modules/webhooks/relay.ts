@@ -1,17 +1,11 @@
 import type { JobHelpers } from 'graphile-worker'
+import { RUN_BUDGET_MS } from './job-timing'
 import { RELAY_ALERT_EVENTS, RELAY_DELIVERIES, RELAY_MOVEMENT_EVENTS, RELAY_TASK } from './sql'
 
 /** Rows (ledger rows, or unqueued deliveries) relayed per transaction (one NOTIFY each). */
 export const RELAY_BATCH = 500
 /** How often the relay looks for new events; with the worker's 1 s poll, a first attempt starts within about 2 s. */
 export const RELAY_INTERVAL_MS = 1000
-/**
- * How long one run may relay before it hands over to its next run, queued at once: a backlog (the
- * delivery processes down for a while) is relayed by several short jobs, each far below the lock age
- * at which the worker's sweep takes a job for its dead process's (worker.ts STALE_LOCK_MS), which
- * would release every job of this live worker to the others.
- */
-const RELAY_RUN_MS = 10_000
 
 /** Named: each connection parses and plans them once, not on every run. */
 const RELAY_STATEMENTS = [
@@ -37,9 +31,13 @@ export async function relayBacklog(relay: RelayStatement, stop: () => boolean): 
   return true
 }
 
-/** The graphile-worker task that feeds the queue: one run of the relay, then its next (at once if this one stopped early). */
+/**
+ * The graphile-worker task that feeds the queue: one run of the relay, then its next (at once if
+ * this one stopped early: a backlog, the delivery processes having been down a while, is relayed by
+ * several short runs, none held long enough to pass for a dead process's job).
+ */
 export async function relayDeliveries(_payload: unknown, helpers: JobHelpers): Promise<void> {
-  const deadline = Date.now() + RELAY_RUN_MS
+  const deadline = Date.now() + RUN_BUDGET_MS
   const relay: RelayStatement = async (name, text, limit) =>
     (await helpers.withPgClient((client) => client.query<{ relayed: number }>({ name, text, values: [limit] }))).rows[0]?.relayed ?? 0
   const finished = await relayBacklog(relay, () => Boolean(helpers.abortSignal?.aborted) || Date.now() > deadline)

@@ -83,7 +83,7 @@ export const webhookRoutes = new Elysia({ prefix: '/webhooks', tags: ['Webhooks'
     detail: {
       summary: "List an endpoint's deliveries",
       description:
-        'Admins only. Newest first, paginated: each event sent to this endpoint, with its status (`pending`, `delivered`, `failed`), the attempts made, the last HTTP status and error, and when the next attempt is due.',
+        'Admins only. Newest first, paginated: each event sent to this endpoint, with its status (`pending`, `delivered`, `failed`), the attempts made, the last HTTP status and error, and when the next attempt is due. Delivered and failed deliveries are kept for `WEBHOOK_DELIVERY_RETENTION_DAYS` (30) days after the event, then deleted; pending ones are kept.',
     },
   })
   .post(

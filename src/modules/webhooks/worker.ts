@@ -3,6 +3,7 @@ import pg from 'pg'
 import { config } from '../../config'
 import { log } from '../../http/logger'
 import { deliverWebhooks } from './delivery'
+import { STALE_LOCK_MS } from './job-timing'
 import { relayDeliveries } from './relay'
 import { purgeDeliveriesTask } from './purge'
 import { DELIVERY_TASK, ENSURE_PURGE, ENSURE_RELAY, PURGE_TASK, RELAY_TASK } from './sql'
@@ -32,12 +33,6 @@ export async function migrateQueue(databaseUrl: string): Promise<void> {
     await pool.end()
   }
 }
-
-/**
- * A job lasts at most the HTTP timeout plus two statements (its deliveries are sent at once), so a job locked longer than this
- * belongs to a process that died (kill -9, a lost machine): graphile-worker itself would wait 4 hours.
- */
-const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_STATEMENT_TIMEOUT_MS || 15_000) + 5000
 
 const UNLOCK_DEAD_WORKERS = `
   SELECT graphile_worker.force_unlock_workers(array_agg(DISTINCT locked_by))
