@@ -48,7 +48,8 @@ const deliveryCounts = async () =>
   )
 
 /** The purge as the job runs it, on the test's connection pool. */
-const purge = (retentionDays: number) => purgeDeliveries((text, values) => dataSource.query(text, values).then((rows) => rows[0]), retentionDays)
+const purge = (retentionDays: number, stop?: () => boolean) =>
+  purgeDeliveries((text, values) => dataSource.query(text, values).then((rows) => rows[0]), retentionDays, stop)
 
 describe('DELETE /webhooks/{id}', () => {
   test('answers 204 at once even while a job holds one of its deliveries; the purge job then deletes them all, and only them', async () => {
@@ -131,8 +132,7 @@ describe('the purge', () => {
     const endpointId = await insertEndpoint()
     await insertDeliveries(endpointId, PURGE_BATCH + 10, 'delivered')
     await query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId])
-    const stopAtOnce = () => true
-    expect(await purgeDeliveries((text, values) => dataSource.query(text, values).then((rows) => rows[0]), 30, stopAtOnce)).toEqual({
+    expect(await purge(30, () => true)).toEqual({
       deletedEndpoints: PURGE_BATCH,
       expired: 0,
       finished: false,
