@@ -3,7 +3,9 @@ import { config } from './config'
 import { databaseUrl } from './db/data-source'
 import { log } from './http/logger'
 import { answerMetricsRequests } from './modules/metrics/cluster'
+import { WORKER_STOP_MS } from './modules/webhooks/job-timing'
 import { startDeliveryWorker } from './modules/webhooks/worker'
+import { settleWithin } from './shutdown'
 
 /**
  * The delivery process (WEBHOOK_WORKER=process), started by the API (supervisor.ts
@@ -22,16 +24,17 @@ try {
   log.warn('the delivery process could not lower its priority', { nice, error: String(error) })
 }
 answerMetricsRequests()
-const worker = await startDeliveryWorker(databaseUrl)
-log.info('delivery process started', { pid: process.pid, parent: process.ppid, nice: getPriority() })
+const starting = startDeliveryWorker(databaseUrl)
 
+// Set up before the worker has started: a database that does not answer can hold the start for
+// long, and a stop must not wait for it longer than for a started worker's stop.
 let stopping = false
 async function stop(reason: string) {
   if (stopping) return
   stopping = true
   log.info('delivery process stopping', { reason, pid: process.pid })
-  await worker.stop()
-  process.exit(0)
+  await settleWithin(WORKER_STOP_MS, 'the webhook worker', starting.then((worker) => worker.stop()))
+  process.exit() // 1 if the worker could not stop cleanly in time (settleWithin)
 }
 process.on('SIGTERM', () => void stop('SIGTERM'))
 process.on('SIGINT', () => void stop('SIGINT'))
@@ -44,3 +47,6 @@ process.once('disconnect', () => void stop('the API process exited'))
 setInterval(() => {
   if (process.ppid !== parent) void stop('the API process exited')
 }, 500).unref()
+
+await starting
+log.info('delivery process started', { pid: process.pid, parent: process.ppid, nice: getPriority() })

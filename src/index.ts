@@ -70,7 +70,7 @@ async function serve(closeDatabase: () => Promise<void>) {
     await Promise.all([app.server?.stop(), delivery?.stop()])
     await stopListening()
     await closeDatabase()
-    process.exit(0)
+    process.exit() // 1 if a step could not finish in time (settleWithin)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -17,7 +17,7 @@ type IpcHandler = (message: unknown, child: Subprocess) => void
 export interface KeptProcess {
   /** The running child, if any (between a death and its restart there is none). */
   readonly current: Subprocess | undefined
-  /** Sends the signal (SIGTERM by default) and waits for the child to exit; no restart follows. */
+  /** Sends the signal (SIGTERM by default) and waits for the child to exit (each bounds its own shutdown); no restart follows. */
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
@@ -54,6 +54,9 @@ function keepRunning(name: string, argv: string[], env: Record<string, string>, 
       if (!child) return
       child.kill(signal)
       await child.exited
+      // A child that could not stop cleanly (exit code 1) makes the group's exit code 1 too; one that
+      // the signal ended before it had set up its handlers (just started) had nothing to stop.
+      if (child.exitCode !== 0 && child.signalCode !== signal) process.exitCode = 1
     },
   }
 }
@@ -86,7 +89,7 @@ export function supervise(closeDatabase: () => Promise<void>) {
     log.info('shutting down', { signal, workers: config.WEB_CONCURRENCY })
     await Promise.all(children.map((child) => child.stop(signal)))
     await closeDatabase()
-    process.exit(0)
+    process.exit() // 1 if a step could not finish in time (settleWithin)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -2,8 +2,12 @@ import { DatabaseError } from 'pg'
 import { config } from '../config'
 import { log } from '../http/logger'
 import { migrateQueue } from '../modules/webhooks/worker'
+import { settleWithin } from '../shutdown'
 import { dataSource, databaseUrl } from './data-source'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded'
+
+/** Closing the pool takes milliseconds; a server that stopped answering would hold it forever. */
+const DATABASE_CLOSE_MS = 2000
 
 /**
  * Connects the shared DataSource, first starting the embedded PostgreSQL when no DATABASE_URL is
@@ -21,7 +25,7 @@ export async function openDatabase(options: { migrate: boolean }): Promise<() =>
     for (const migration of applied) log.info('migration applied', { name: migration.name })
   }
   return async () => {
-    if (dataSource.isInitialized) await dataSource.destroy()
+    if (dataSource.isInitialized) await settleWithin(DATABASE_CLOSE_MS, 'closing the connection pool', dataSource.destroy())
     await embedded?.stop()
   }
 }

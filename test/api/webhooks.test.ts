@@ -3,9 +3,10 @@
  * loopback through the real delivery worker (graphile-worker on the test PostgreSQL), signed so
  * that the standardwebhooks library verifies them, retried with backoff, never for a rollback.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
+import { log } from '../../src/http/logger'
 import { webhookDeliveries } from '../../src/modules/metrics/registry'
 import { RELAY_BATCH, relayBacklog, type RelayStatement } from '../../src/modules/webhooks/relay'
 import { DELIVERY_BATCH, DELIVERY_TASK, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
@@ -263,6 +264,17 @@ async function attemptOutcomes(): Promise<Record<string, number>> {
 
 // The first attempt waits for the relay (up to about 2 s), then the retry schedule runs: these take longer than the default 5 s.
 describe('delivery', () => {
+  test('a worker starts and stops without a warning in the log (its pool is smaller than its concurrency by design)', async () => {
+    const warn = spyOn(log, 'warn')
+    try {
+      const another = await startDeliveryWorker(process.env.DATABASE_URL!)
+      await another.stop()
+      expect(warn.mock.calls).toEqual([])
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
   test('receiver down (refused, 500, timeout) → retried with growing delays, same webhook-id, delivered once it answers 2xx', async () => {
     const receiver = newReceiver()
     const answers: Array<number | 'hang'> = [500, 'hang', 200]

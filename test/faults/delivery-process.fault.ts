@@ -2,10 +2,10 @@
  * Where webhooks are sent from (WEBHOOK_WORKER): by default one delivery process, started by the
  * API, below its CPU priority, so that sending never competes with requests for a serving process's
  * event loop; restarted when it dies, stopped with the API, and never left behind by an API killed
- * with kill -9. With WEBHOOK_WORKER=inline, the serving process sends them itself, as before.
+ * with kill -9, even while PostgreSQL does not answer. With WEBHOOK_WORKER=inline, the serving process sends them itself, as before.
  * Real server processes, a real PostgreSQL, a real receiver on loopback; processes read from /proc.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { Receiver } from '../support/webhook-receiver'
 import { ApiProcess, childPids, FaultDatabase, processInfo, seedCustomers, seedProduct, send, waitFor, type Customer, type ProcessInfo } from './harness'
 
@@ -176,6 +176,35 @@ test('SIGTERM stops the API and its delivery process, exit code 0', async () => 
   expect(api.exitCode).toBe(0)
   expect(isGone(child.pid)).toBe(true)
 }, 30_000)
+
+describe('PostgreSQL frozen (a hung host: connections open, nothing answers)', () => {
+  afterEach(() => db.thaw())
+
+  test('SIGTERM still stops the API and its delivery process, within seconds; the exit code and the log say the stop was not clean', async () => {
+    api = await ApiProcess.start(db, FAST)
+    const child = await theDeliveryProcess(api)
+    db.freeze()
+    const started = performance.now()
+    await api.stop() // SIGTERM; the harness sends SIGKILL after 10 s
+    const stoppedMs = Math.round(performance.now() - started)
+    console.info(`SIGTERM with PostgreSQL frozen: the API exited after ${stoppedMs} ms, exit code ${api.exitCode}`)
+    // The worker's stop waits at most WORKER_STOP_MS (3 s) for the database, then the process exits anyway.
+    expect(api.exitCode).toBe(1)
+    expect(stoppedMs).toBeLessThan(8000)
+    expect(isGone(child.pid)).toBe(true)
+    expect(api.output.some((line) => line.includes('"shutdown step did not finish in time; going on without it"') && line.includes('the webhook worker'))).toBe(true)
+  }, 30_000)
+
+  test('kill -9 of the API: its delivery process still exits by itself', async () => {
+    api = await ApiProcess.start(db, FAST)
+    const child = await theDeliveryProcess(api)
+    db.freeze()
+    await api.kill9()
+    const killedAt = performance.now()
+    await waitFor('the orphaned delivery process to exit', 6000, async () => (isGone(child.pid) ? true : undefined), 50)
+    console.info(`delivery process ${child.pid} exited ${Math.round(performance.now() - killedAt)} ms after kill -9 of the API, PostgreSQL frozen`)
+  }, 30_000)
+})
 
 test('WEBHOOK_WORKER=inline: no delivery process, the serving process sends the events and counts them', async () => {
   api = await ApiProcess.start(db, { ...FAST, WEBHOOK_WORKER: 'inline' })

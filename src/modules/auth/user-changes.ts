@@ -95,6 +95,6 @@ export function listenForUserChanges(): () => Promise<void> {
     clearTimeout(retry)
     clearInterval(check)
     state = 'off'
-    await client?.end().catch(() => {})
+    if (client) destroyConnection(client) // it holds no transaction: nothing to wait for from the server
   }
 }

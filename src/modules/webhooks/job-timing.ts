@@ -13,3 +13,12 @@ export const STALE_LOCK_MS = config.WEBHOOK_TIMEOUT_MS + 2 * (config.DATABASE_ST
  * STALE_LOCK_MS whatever the timeouts are set to, so a live process's jobs are never released.
  */
 export const RUN_BUDGET_MS = 5000
+
+/** In-flight sends get this long when the worker stops; their jobs are then released for a retry elsewhere. */
+export const SEND_ABORT_MS = 1000
+
+/**
+ * The longest a worker's stop may take: the aborted sends, then releasing their jobs and closing its
+ * pool. Past it the process stops anyway, as after kill -9: the lock sweep releases its jobs.
+ */
+export const WORKER_STOP_MS = SEND_ABORT_MS + 2000

@@ -2,16 +2,24 @@ import { Logger, run, runMigrations, type LogLevel } from 'graphile-worker'
 import pg from 'pg'
 import { config } from '../../config'
 import { log } from '../../http/logger'
+import { settleWithin } from '../../shutdown'
 import { deliverWebhooks } from './delivery'
-import { STALE_LOCK_MS } from './job-timing'
+import { SEND_ABORT_MS, STALE_LOCK_MS, WORKER_STOP_MS } from './job-timing'
 import { relayDeliveries } from './relay'
 import { purgeDeliveriesTask } from './purge'
 import { DELIVERY_TASK, ENSURE_PURGE, ENSURE_RELAY, PURGE_TASK, RELAY_TASK } from './sql'
 
+/**
+ * graphile-worker warns at every start that its pool is smaller than its concurrency. Here that is by
+ * design (WEBHOOK_POOL_SIZE, 4, for WEBHOOK_CONCURRENCY, 10, jobs: a job holds a connection for its
+ * two statements, not while it sends), so it is no warning for an operator to chase.
+ */
+const POOL_SMALLER_BY_DESIGN = /^WARNING: having maxPoolSize \(\d+\) smaller than concurrency/
+
 /** graphile-worker's chatter ("completed task …") at debug, its warnings and errors as ours. */
 const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
   if (level === 'error') log.error('webhook queue', { detail: message })
-  else if (level === 'warning') log.warn('webhook queue', { detail: message })
+  else if (level === 'warning' && !POOL_SMALLER_BY_DESIGN.test(message)) log.warn('webhook queue', { detail: message })
   else log.debug('webhook queue', { detail: message })
 })
 
@@ -71,7 +79,7 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
     // Poll at least as often as the first retry is due, and every second at most: the relay's next run is found by polling.
     pollInterval: Math.min(1000, config.WEBHOOK_RETRY_BASE_MS),
     // On shutdown, in-flight sends are aborted after this; their jobs are retried by another process.
-    gracefulShutdownAbortTimeout: 1000,
+    gracefulShutdownAbortTimeout: SEND_ABORT_MS,
     logger: queueLogger,
     parsedCronItems: [],
     taskList: { [DELIVERY_TASK]: deliverWebhooks, [RELAY_TASK]: relayDeliveries, [PURGE_TASK]: purgeDeliveriesTask },
@@ -93,11 +101,11 @@ export async function startDeliveryWorker(databaseUrl: string): Promise<{ stop: 
   }, STALE_LOCK_MS / 2)
   sweep.unref()
   return {
+    /** Stops taking jobs, lets in-flight sends finish (aborting them after SEND_ABORT_MS) and releases their jobs, within WORKER_STOP_MS. */
     async stop() {
       clearInterval(sweep)
+      await settleWithin(WORKER_STOP_MS, 'the webhook worker', runner.stop().then(() => pool.end()))
       process.off('unhandledRejection', survivingLostConnections)
-      await runner.stop()
-      await pool.end()
     },
   }
 }
