@@ -206,6 +206,31 @@ describe('PostgreSQL frozen (a hung host: connections open, nothing answers)', (
   }, 30_000)
 })
 
+test('a runner whose first fetch failed (its list of tasks lost with its connection) is replaced, and delivers', async () => {
+  // graphile-worker keeps a failed read of its task list and fails every fetch after it. Made to
+  // happen here: the delivery process's first fetch waits on a lock, and its connection is cut.
+  const blocker = await db.connect()
+  await blocker.query('BEGIN')
+  await blocker.query('LOCK TABLE graphile_worker._private_tasks IN ACCESS EXCLUSIVE MODE')
+  try {
+    api = await ApiProcess.start(db, { ...FAST, MIGRATIONS_RUN: 'false' })
+    await waitFor('the first fetch waiting on the lock', 10_000, async () =>
+      (await db.query<{ pid: number }>(
+        `SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted WHERE a.application_name = 'inventory-webhooks'`,
+      ))[0] ? true : undefined,
+    )
+    await db.query(`SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted WHERE a.application_name = 'inventory-webhooks'`)
+  } finally {
+    await blocker.query('COMMIT')
+    await blocker.end()
+  }
+  const receiver = await subscribe(api)
+  const id = await order(api)
+  // Replaced once it has neither fetched nor finished a job for STALE_LOCK_MS (10 s here), at a lock sweep (every 5 s).
+  await waitArrival(receiver, [id], 30_000)
+  expect(api.output.some((line) => line.includes('"webhook worker restarted"'))).toBe(true)
+}, 60_000)
+
 test('WEBHOOK_WORKER=inline: no delivery process, the serving process sends the events and counts them', async () => {
   api = await ApiProcess.start(db, { ...FAST, WEBHOOK_WORKER: 'inline' })
   const receiver = await subscribe(api)
