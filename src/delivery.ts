@@ -33,8 +33,9 @@ async function stop(reason: string) {
   if (stopping) return
   stopping = true
   log.info('delivery process stopping', { reason, pid: process.pid })
-  await settleWithin(WORKER_STOP_MS, 'the webhook worker', starting.then((worker) => worker.stop()))
-  process.exit() // 1 if the worker could not stop cleanly in time (settleWithin)
+  // The worker's own stop is bounded (WORKER_STOP_MS); only a start still in progress needs a bound here.
+  if (await settleWithin(WORKER_STOP_MS, 'starting the webhook worker', starting)) await (await starting).stop()
+  process.exit() // 1 if the worker could not start or stop cleanly in time (settleWithin)
 }
 process.on('SIGTERM', () => void stop('SIGTERM'))
 process.on('SIGINT', () => void stop('SIGINT'))
