@@ -254,6 +254,26 @@ describe('events from every path', () => {
     expect(received.map((entry) => JSON.parse(entry.body).data.product_id).sort((a: number, b: number) => a - b)).toEqual([early, late])
     expect(await query('SELECT count(DISTINCT event_id)::int AS events FROM webhook_deliveries')).toEqual([{ events: 2 }])
   }, 15_000)
+
+  test('a transaction left open in another database on the same server does not hold events back', async () => {
+    const productId = await insertProduct({ stock: 5 })
+    const receiver = newReceiver()
+    await register(receiver.url, ['stock.changed'])
+    const neighbourUrl = new URL(process.env.DATABASE_URL!)
+    neighbourUrl.pathname = '/postgres'
+    const neighbour = new Client({ connectionString: neighbourUrl.href })
+    await neighbour.connect()
+    try {
+      // Another application's transaction, older than the change and still open: it has an xid.
+      await neighbour.query('BEGIN')
+      await neighbour.query('SELECT pg_current_xact_id()')
+      expect((await call('POST', `/products/${productId}/stock-adjustments`, { as: users.manager, body: { delta: 2, reason: 'restock' } })).status).toBe(201)
+      const received = await receive(receiver, 1)
+      expect(received.map((entry) => JSON.parse(entry.body).data.delta)).toEqual([2])
+    } finally {
+      await neighbour.end()
+    }
+   }, 15_000)
 })
 
 /** inventory_webhook_deliveries_total by outcome, as /metrics shows it (the worker runs in this process). */

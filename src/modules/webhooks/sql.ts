@@ -83,8 +83,10 @@ const LAST_ID = '9223372036854775807'
  * and the rows are relayed again, never half).
  *
  * A row is read only once the transaction that wrote it has ended: `event_xid` below the oldest
- * transaction still running (the snapshot's xmin) is final, committed or gone, and every later
- * row will carry a larger xid. Rows are read in (event_xid, id) order from the cursor on the
+ * transaction of this database still running is final, committed or gone, and every later row
+ * will carry a larger xid. Transactions are those of the statement's snapshot; one that
+ * pg_stat_activity shows connected to another database cannot write these rows, so it does not
+ * count (one it no longer shows, having just ended, or whose database it cannot tell, does). Rows are read in (event_xid, id) order from the cursor on the
  * (event_xid, id) index, so a pass costs its batch whatever the table's size; a batch that is not
  * full moves the cursor to the horizon. The cursor row is locked SKIP LOCKED: two processes
  * relaying at once never read the same rows (a cursor moved by a relay that committed after this
@@ -98,7 +100,13 @@ const ledgerRelay = (source: 'stock_movements' | 'alerts', types: readonly Event
   WITH cursor AS (
     SELECT xid, id FROM webhook_relay_cursors WHERE source = '${source}' FOR UPDATE SKIP LOCKED
   ), horizon AS (
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid
+    -- The oldest transaction of this database still running (or, with none, the next to start).
+    -- The snapshot's xmin alone would also wait for other databases' transactions on the server.
+    SELECT coalesce(
+      (SELECT min(running::text::bigint) FROM pg_snapshot_xip(snapshot) running
+        WHERE running::xid NOT IN (SELECT backend_xid FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname <> current_database())),
+      pg_snapshot_xmax(snapshot)::text::bigint) AS xid
+    FROM pg_current_snapshot() snapshot
   ), batch AS MATERIALIZED (
     SELECT r.* FROM ${source} r
     WHERE (r.event_xid, r.id) > ((SELECT xid FROM cursor), (SELECT id FROM cursor))
