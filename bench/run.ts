@@ -17,7 +17,7 @@ import { cpuSeconds, freePort, startService, watchMemory, type Service } from '.
 import { csvTable, CSV_KEYS, runCsvBench, type CsvRow } from './csv'
 import { LOGIN_FLOOD_API_ENV, LOGIN_FLOOD_KEY, measureLoginFlood, type LoginFlood } from './login-flood'
 import { BENCH_ADMIN, BENCH_USER, seedBase, seedProducts } from './lib/seed'
-import { runScale, SCALE_RUNS, SCALE_SECONDS, scaleChecks, scaleTable, type ScaleRow, type SearchTiming } from './scale'
+import { runScale, SCALE_RUNS, SCALE_SECONDS, scaleChecks, scaleTable, searchFloodLine, type ScaleRow, type SearchFlood, type SearchTiming } from './scale'
 import { requireWrk, runWrk, type WrkResult } from './lib/wrk'
 import { subscribeEverything, type DeliveryCapacity, type DeliveryRate } from './lib/webhooks'
 import { DATASETS, WORKLOADS, type Dataset, type Workload } from './workloads'
@@ -184,7 +184,7 @@ async function main() {
   const csvKeys = CSV_KEYS.filter((key) => !only || only.includes(key))
   const csvRows: CsvRow[] = csvKeys.length ? await runCsvBench({ db, apiUrl: api.url, auth: admin, keys: csvKeys, rounds, progress }) : []
   const loginFlood = runsLoginFlood ? await measureLoginFlood(db, wrk, api.url, progress) : undefined
-  let scale: { rows: ScaleRow[]; search: SearchTiming[] } = { rows: [], search: [] }
+  let scale: { rows: ScaleRow[]; search: SearchTiming[]; floods: SearchFlood[] } = { rows: [], search: [], floods: [] }
   if (withScale) {
     const auth = { customer: headers.bearer, admin: headers.admin }
     scale = await runScale(wrk, db, { customerId, adminId }, api, ceiling, auth, progress)
@@ -433,6 +433,8 @@ try {
     console.log(scaleTable(scale.rows))
     console.log('\nSearch, as run (trigram ILIKE) vs PostgreSQL full-text search, the same page and count: median ms of 15 runs, 4 terms')
     for (const t of scale.search) console.log(`  ${t.size.toLocaleString('en').padStart(9)} products, ${t.term.padEnd(9)}: trigram ${fmt(t.trigramMs, 2)} ms, full-text ${fmt(t.fullTextMs, 2)} ms`)
+    console.log('\nGET /products (p50 / p99 ms, req/s, @16) alone and while 16 more connections search for two letters found in no product')
+    for (const f of scale.floods) console.log(`  ${searchFloodLine(f)}`)
   }
   console.log('\nTargets:')
   for (const check of results) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.detail}`)

@@ -15,8 +15,9 @@ import { NOUNS } from './lib/seed'
 /** A noun alone is in 1 product name in 25 (and its description): 40 matches at 1k, 40,000 at 1M, past the count limit. */
 const WORD_TERMS = NOUNS.slice(0, 8)
 
-/** BENCH_SCALE_SIZES (two sizes, e.g. `1000,60000`) makes a quick trial run of the section. */
+/** BENCH_SCALE_SIZES (two sizes, e.g. `1000,60000`) makes a quick trial run of the section; BENCH_SCALE_LISTS (list keys, e.g. `products`) runs only those lists. */
 export const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,1000000').split(',').map(Number)
+const ONLY_LISTS = process.env.BENCH_SCALE_LISTS?.split(',')
 export const SCALE_SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 3)
 /** Runs per row and server, alternating API and R: a row's figures are their medians (one 3-second run moved by ±30 %). */
 export const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3)
@@ -58,6 +59,22 @@ export interface ScaleRow {
   page: 'first' | 'deep'
   api: WrkResult
   r: WrkResult
+}
+
+/**
+ * Two-letter terms in no product (the seed's names are materials, nouns and hex codes): each
+ * search for one reads every product, since the trigram indexes cannot narrow it down.
+ */
+const ABSENT_SHORT_TERMS = ['zq', 'qz', 'xq', 'qx', 'jq', 'qj', 'vq', 'qv']
+const FLOOD_CONNECTIONS = 16
+
+/** `GET /products` alone, then while FLOOD_CONNECTIONS search for ABSENT_SHORT_TERMS as fast as answered. */
+export interface SearchFlood {
+  size: number
+  alone: WrkResult
+  flooded: WrkResult
+  /** The flood itself; its errors are the searches refused (429). */
+  flood: WrkResult
 }
 
 export interface SearchTiming {
@@ -114,6 +131,19 @@ async function measure(wrk: string, api: Service, ceiling: Service, list: ScaleL
   return { api: medianRun(results.api), r: medianRun(results.r) }
 }
 
+export async function measureSearchFlood(wrk: string, api: Service, headers: Record<string, string>, size: number): Promise<SearchFlood> {
+  const list = { method: 'GET' as const, path: JSON.stringify('/products?limit=20'), headers }
+  const alone = await runWrk(wrk, api.url, list, connections, 2 * SCALE_SECONDS)
+  const stop = new AbortController()
+  const paths = ABSENT_SHORT_TERMS.map((term) => `/products?limit=20&q=${term}`)
+  const search = { method: 'GET' as const, path: `(function() local t = ${luaList(paths)}; return t[math.random(#t)] end)()`, headers }
+  const flooding = runWrk(wrk, api.url, search, FLOOD_CONNECTIONS, 600, stop.signal)
+  await Bun.sleep(1000) // the flood's searches are under way first
+  const flooded = await runWrk(wrk, api.url, list, connections, 2 * SCALE_SECONDS)
+  stop.abort()
+  return { size, alone, flooded, flood: await flooding }
+}
+
 /**
  * The search as the endpoint runs it (ILIKE through the trigram indexes) against PostgreSQL
  * full-text search (a stored tsvector of name and description with a GIN index, made for the
@@ -161,13 +191,14 @@ export async function runScale(
   ceiling: Service,
   auth: { customer: Record<string, string>; admin: Record<string, string> },
   progress: (line: string) => void,
-): Promise<{ rows: ScaleRow[]; search: SearchTiming[] }> {
+): Promise<{ rows: ScaleRow[]; search: SearchTiming[]; floods: SearchFlood[] }> {
   const rows: ScaleRow[] = []
   const search: SearchTiming[] = []
+  const floods: SearchFlood[] = []
   for (const size of SCALE_SIZES) {
     progress(`scale: seeding ${size.toLocaleString('en')} products, orders, movements and alerts`)
     await seedScale(db, size, ids)
-    for (const list of SCALE_LISTS) {
+    for (const list of SCALE_LISTS.filter((list) => !ONLY_LISTS || ONLY_LISTS.includes(list.key))) {
       // R serves the customer's own orders when told so; the API reads it from the credentials.
       const headers = list.as === 'customer' ? { ...auth.customer, 'X-Bench-As': 'customer' } : auth.admin
       progress(`scale ${size}: ${list.key}`)
@@ -179,9 +210,11 @@ export async function runScale(
         rows.push({ key: list.key, label: list.label, size, page: 'deep', ...(await measure(wrk, api, ceiling, list, headers, cursor)) })
       }
     }
+    progress(`scale ${size}: GET /products while ${FLOOD_CONNECTIONS} connections search for two letters found nowhere`)
+    floods.push(await measureSearchFlood(wrk, api, { ...auth.customer }, size))
     search.push(...(await compareSearch(db, size)))
   }
-  return { rows, search }
+  return { rows, search, floods }
 }
 
 export interface ScaleCheck {
@@ -217,6 +250,11 @@ export function scaleChecks(rows: ScaleRow[]): ScaleCheck[] {
   out.push({ target: 'scale: no API errors', met: errors === 0, detail: String(errors) })
   return out
 }
+
+export const searchFloodLine = (f: SearchFlood) =>
+  `${f.size.toLocaleString('en').padStart(9)} products: alone ${fmt(f.alone.p50Ms)} / ${fmt(f.alone.p99Ms)} ms, ${fmt(f.alone.rps, 0)} req/s; ` +
+  `during the flood ${fmt(f.flooded.p50Ms)} / ${fmt(f.flooded.p99Ms)} ms, ${fmt(f.flooded.rps, 0)} req/s, ${fmt(f.flooded.errors, 0)} errors (p50 ${fmt(f.flooded.p50Ms / f.alone.p50Ms)}×); ` +
+  `the flood: ${fmt(f.flood.requests - f.flood.errors, 0)} searches answered, ${fmt(f.flood.errors, 0)} refused (429) or failed`
 
 export function scaleTable(rows: ScaleRow[]): string {
   const [small, large] = SCALE_SIZES as [number, number]

@@ -13,7 +13,7 @@ const MEANINGS: Record<string, string> = {
   'Precondition failed': 'The `If-Match` tag is no longer the current `ETag`: the resource changed since it was read; nothing was written.',
   'Payload too large': 'The body is larger than the configured limit (BODY_LIMIT_BYTES; IMPORT_BODY_LIMIT_BYTES for a CSV import).',
   'Unsupported media type': 'The body is not of the type the operation reads: JSON (`application/json`, `+json` types), or `text/csv` for a CSV import.',
-  'Too many requests': 'Too many failed password checks for this username or from this client address, or too many running at once from it; retry after `Retry-After` seconds.',
+  'Too many requests': 'Too many failed password checks for this username or from this client address, or too many running at once from it; on `GET /products`, too many searches that read every product; retry after `Retry-After` seconds.',
   'Service Unavailable': 'The database does not answer.',
   'Internal Server Error': 'Something unexpected failed (a database outage, for instance); the details are logged under the X-Request-Id.',
 }

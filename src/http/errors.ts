@@ -45,6 +45,10 @@ export const tooManyRequests = tooMany('Too many failed login attempts; try agai
 /** The client address has too many password checks running, or too many failures in the window. */
 export const tooManyPasswordChecks = tooMany('Too many password checks from this address; try again later.')
 
+/** GET /products: too many searches that read every product are running or waiting (products/search-scans.ts). */
+export const tooManySearchScans = () =>
+  tooMany('Too many searches for terms without three letters or digits in a row are running; try again in a moment, or search for a longer term.')(1)
+
 export const payloadTooLarge = (limitBytes: number) =>
   new HttpError(413, 'Payload too large', `The request body must not exceed ${limitBytes} bytes.`)
 

@@ -8,6 +8,7 @@ import { ifMatchHolds, strongTag, type Versioned } from '../../http/conditional'
 import { conflict, invalidInput, notFound, preconditionFailed } from '../../http/errors'
 import { fetchPage, listScope, pageRequest, type Page, type PageQuery, type PagedRow } from '../../http/pagination'
 import { Product } from './product.entity'
+import { runSearchScan, searchReadsEveryProduct } from './search-scans'
 import type { createProductBody, updateProductBody } from './schemas'
 import {
   GET_PRODUCT,
@@ -57,7 +58,9 @@ export async function listProducts(query: ProductFilters & PageQuery): Promise<P
   const request = pageRequest({ limit, offset, cursor }, listScope('products', filters))
   // Prepared too: planning this statement costs more than running it on a small page. The texts
   // are a bounded set (one per combination of filters, sort, and cursor or not).
-  return fetchPage(preparedQuery<ProductRow & PagedRow>, productListStatement(filters), request, toPublicProduct)
+  // A term the trigram indexes cannot narrow down reads every product: one such search at a time.
+  const run = filters.q !== undefined && searchReadsEveryProduct(filters.q) ? runSearchScan<ProductRow & PagedRow> : preparedQuery<ProductRow & PagedRow>
+  return fetchPage(run, productListStatement(filters), request, toPublicProduct)
 }
 
 /** Locks the categories against a concurrent delete until the links are written. */
