@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { listProductsQuery } from '../../src/modules/products/sql'
-import { SCAN_LOCK_KEY, SCAN_LOCK_WAIT_MS, SCAN_SETTINGS, SCANS_PER_PROCESS, searchReadsEveryProduct } from '../../src/modules/products/search-scans'
+import { SCAN_LOCK_KEY, SCAN_SETTINGS, SCAN_WAIT_MS, SCANS_WAITING_PER_PROCESS, searchReadsEveryProduct, searchScansWaiting } from '../../src/modules/products/search-scans'
 import { waitFor } from '../faults/harness'
 import { insertProduct } from '../support/fixtures'
 import { call, resetDatabase, type Seeded } from '../support/helpers'
@@ -66,27 +66,34 @@ describe('GET /products?q= that reads every product', () => {
     expect([answer.status, answer.body.items.map((item) => item.id)]).toEqual([200, [lamp]])
   })
 
-  test(`one that cannot start within ${SCAN_LOCK_WAIT_MS} ms → 429 with Retry-After, and nothing held`, async () => {
+  test(`one that cannot start within ${SCAN_WAIT_MS} ms → 429 with Retry-After, and nothing held`, async () => {
     await otherReplica.query('SELECT pg_advisory_lock($1)', [String(SCAN_LOCK_KEY)])
     const started = Date.now()
-    const refused = await search('am')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(SCAN_LOCK_WAIT_MS - 100)
-    expect([refused.status, refused.headers.get('retry-after'), refused.body as unknown]).toEqual([429, '1', SCAN_REFUSED])
+    // The first waits for the lock, the second in this process's line behind it.
+    const refused = await Promise.all([search('am'), search('zq')])
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SCAN_WAIT_MS - 100)
+    for (const answer of refused) expect([answer.status, answer.headers.get('retry-after'), answer.body as unknown]).toEqual([429, '1', SCAN_REFUSED])
     expect(await waitingScans()).toBe(0)
     await otherReplica.query('SELECT pg_advisory_unlock($1)', [String(SCAN_LOCK_KEY)])
     expect((await search('am')).status).toBe(200)
   })
 
-  test(`at most ${SCANS_PER_PROCESS} wait or run per process: the next one → 429 at once`, async () => {
+  test(`in a process they wait in line, one connection among them; past ${SCANS_WAITING_PER_PROCESS} waiting → 429 at once`, async () => {
     await otherReplica.query('SELECT pg_advisory_lock($1)', [String(SCAN_LOCK_KEY)])
-    const waiting = Array.from({ length: SCANS_PER_PROCESS }, () => search('a'))
-    await waitFor('the searches to wait for the lock', 2000, async () => ((await waitingScans()) === SCANS_PER_PROCESS ? true : undefined))
+    // The first in line holds a connection, waiting for the lock; those behind it wait without one.
+    const first = search('am')
+    await waitFor('the first search to wait for the lock', 2000, async () => ((await waitingScans()) === 1 ? true : undefined))
+    const burst = [first, ...Array.from({ length: SCANS_WAITING_PER_PROCESS }, (_, i) => search(i % 2 ? 'a' : 'am'))]
+    await waitFor('the others to stand in line', 5000, async () => (searchScansWaiting() === SCANS_WAITING_PER_PROCESS ? true : undefined))
+    expect(await waitingScans()).toBe(1)
     const started = Date.now()
     const refused = await search('zq')
     expect([refused.status, refused.body as unknown]).toEqual([429, SCAN_REFUSED])
     expect(Date.now() - started).toBeLessThan(500)
     await otherReplica.query('SELECT pg_advisory_unlock($1)', [String(SCAN_LOCK_KEY)])
-    expect((await Promise.all(waiting)).map((answer) => answer.status)).toEqual(Array(SCANS_PER_PROCESS).fill(200))
+    // Each answers in turn, well within its wait.
+    expect((await Promise.all(burst)).map((answer) => answer.status)).toEqual(Array(1 + SCANS_WAITING_PER_PROCESS).fill(200))
+    expect(await waitingScans()).toBe(0)
   })
 })
 

@@ -56,7 +56,7 @@ export const productRoutes = new Elysia({ prefix: '/products', tags: ['Products'
     detail: {
       summary: 'List products',
       description:
-        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated: `limit`, and `offset` (up to 10,000) or the previous page\'s `next_cursor` as `cursor`; `total` is exact up to LIST_COUNT_LIMIT (`total_exact`). A `q` without three letters or digits in a row (`ab`, `a-b`, `%`) cannot use the search indexes and reads every product: such searches run one at a time across all replicas, and one that cannot start within 2 s is a 429 with `Retry-After`.',
+        'Any authenticated user. Filters: `sku` (exact, case-insensitive: at most one product), `q` (case-insensitive, in name and description), `category_id`, `min_price`, `max_price`, `in_stock`, `low_stock`; `sort` by `name`, `price`, `stock` or `created_at`, `-` first for descending (default: by id). Paginated: `limit`, and `offset` (up to 10,000) or the previous page\'s `next_cursor` as `cursor`; `total` is exact up to LIST_COUNT_LIMIT (`total_exact`). A `q` without three letters or digits in a row (`ab`, `a-b`, `%`) cannot use the search indexes and reads every product: such searches run one at a time across all replicas, and one that cannot start within 2 s (or finds 32 waiting in its process) is a 429 with `Retry-After`.',
     },
   })
   .get('/:id', async ({ params, headers, set }) => conditionalRead(set, headers['if-none-match'], await getProduct(params.id)), {

@@ -1,4 +1,5 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg'
+import pLimit from 'p-limit'
+import type { Pool, QueryResultRow } from 'pg'
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
 import { dataSource } from '../../db/data-source'
 import { HttpError, tooManySearchScans } from '../../http/errors'
@@ -13,54 +14,75 @@ export const searchReadsEveryProduct = (term: string) => !/[\p{L}\p{N}]{3}/u.tes
 
 /** The advisory lock that lets one such search run at a time across every process and replica (a bigint key: apart from the idempotency keys' pairs). */
 export const SCAN_LOCK_KEY = 7_049_712_286_451_350_001n
-/** How long a search waits for the one before it, in PostgreSQL's queue of the lock. */
-export const SCAN_LOCK_WAIT_MS = 2000
-/** Searches of this process waiting or running at once: each holds a connection of the pool while it waits. */
-export const SCANS_PER_PROCESS = 3
+/** How long a search waits for its turn (in this process's line, then for the lock) before a 429. */
+export const SCAN_WAIT_MS = 2000
+/** Searches that may wait in this process's line at once; more get a 429 at once. */
+export const SCANS_WAITING_PER_PROCESS = 32
+
+/** One core, whatever the plan: no parallel workers. */
+export const SCAN_SETTINGS = 'SET LOCAL max_parallel_workers_per_gather = 0'
 
 const LOCK_NOT_AVAILABLE = '55P03' // lock_timeout ran out
 
-/** The scan's transaction: its wait for the lock bounded, and no parallel workers (one core, whatever the plan). */
-export const SCAN_SETTINGS = `SET LOCAL lock_timeout = ${SCAN_LOCK_WAIT_MS}; SET LOCAL max_parallel_workers_per_gather = 0`
+/** This process's searches, in arrival order: only the first in line holds a connection (waiting for the lock, or scanning). */
+const line = pLimit(1)
+/** Those in line still waiting (line.pendingCount also counts the ones that gave up, until their turn comes). */
+let waiting = 0
 
-let scansHere = 0
+/** How many wait in this process's line now (for tests). */
+export const searchScansWaiting = () => waiting
 
-/** The statement on `client`, once this search's turn has come (or a 429 if it does not come in time). */
-async function scanOn<Row extends QueryResultRow>(client: PoolClient, text: string, values: unknown[]): Promise<Row[]> {
+/** The statement in a transaction that holds the lock, waited for until `deadline` (a 429 past it). */
+async function scanWhenAllowed<Row extends QueryResultRow>(text: string, values: unknown[], deadline: number): Promise<Row[]> {
+  const client = await ((dataSource.driver as PostgresDriver).master as Pool).connect()
+  let broken: Error | undefined
   try {
-    await client.query(`BEGIN READ ONLY; ${SCAN_SETTINGS}; SELECT pg_advisory_xact_lock(${SCAN_LOCK_KEY})`)
+    try {
+      // lock_timeout = 0 would mean no limit.
+      const waitMs = Math.max(1, Math.ceil(deadline - performance.now()))
+      await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${waitMs}; ${SCAN_SETTINGS}; SELECT pg_advisory_xact_lock(${SCAN_LOCK_KEY})`)
+    } catch (error) {
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error
+      await client.query('ROLLBACK')
+      throw tooManySearchScans()
+    }
+    const { rows } = await client.query<Row>(text, values)
+    await client.query('COMMIT')
+    return rows
   } catch (error) {
-    if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error
-    await client.query('ROLLBACK')
-    throw tooManySearchScans()
+    // A connection left inside a failed transaction is not lent again; a refused wait rolled back.
+    if (!(error instanceof HttpError)) broken = error as Error
+    throw error
+  } finally {
+    client.release(broken)
   }
-  const { rows } = await client.query<Row>(text, values)
-  await client.query('COMMIT')
-  return rows
 }
 
 /**
  * Runs a search statement that reads every product, bounded: one at a time across every process
- * (any number of them costs the database one core), on one core (no parallel workers). A search
- * that cannot start within SCAN_LOCK_WAIT_MS, or finds SCANS_PER_PROCESS already here, is a 429
- * with Retry-After; every other request goes on as usual meanwhile.
+ * (any number of them cost the database one core), on one core. It waits its turn at most
+ * SCAN_WAIT_MS, else (or when SCANS_WAITING_PER_PROCESS are already waiting here) it is a 429 with
+ * Retry-After; every other request goes on as usual meanwhile.
  */
-export async function runSearchScan<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
-  if (scansHere >= SCANS_PER_PROCESS) throw tooManySearchScans()
-  scansHere++
-  try {
-    const client = await ((dataSource.driver as PostgresDriver).master as Pool).connect()
-    let broken: Error | undefined
-    try {
-      return await scanOn<Row>(client, text, values)
-    } catch (error) {
-      // A connection left inside a failed transaction is not lent again; a refused wait rolled back.
-      if (!(error instanceof HttpError)) broken = error as Error
-      throw error
-    } finally {
-      client.release(broken)
-    }
-  } finally {
-    scansHere--
-  }
+export function runSearchScan<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
+  if (waiting >= SCANS_WAITING_PER_PROCESS) return Promise.reject(tooManySearchScans())
+  const deadline = performance.now() + SCAN_WAIT_MS
+  let turn: 'waiting' | 'taken' | 'given up' = 'waiting'
+  waiting++
+  return new Promise<Row[]>((resolve, reject) => {
+    const giveUp = setTimeout(() => {
+      if (turn !== 'waiting') return // its lock wait has the same deadline
+      turn = 'given up'
+      waiting--
+      reject(tooManySearchScans())
+    }, SCAN_WAIT_MS)
+    line(async () => {
+      if (turn === 'given up') return [] // its request has had its 429: the next in line goes on at once
+      turn = 'taken'
+      waiting--
+      return scanWhenAllowed<Row>(text, values, deadline)
+    })
+      .then(resolve, reject)
+      .finally(() => clearTimeout(giveUp))
+  })
 }
