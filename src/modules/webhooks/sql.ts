@@ -86,12 +86,13 @@ const LAST_ID = '9223372036854775807'
  * transaction of this database still running is final, committed or gone, and every later row
  * will carry a larger xid. Transactions are those of the statement's snapshot; one that
  * pg_stat_activity shows connected to another database cannot write these rows, so it does not
- * count (one it no longer shows, having just ended, or whose database it cannot tell, does). Rows are read in (event_xid, id) order from the cursor on the
- * (event_xid, id) index, so a pass costs its batch whatever the table's size; a batch that is not
- * full moves the cursor to the horizon. The cursor row is locked SKIP LOCKED: two processes
- * relaying at once never read the same rows (a cursor moved by a relay that committed after this
- * statement's snapshot is read as it is now, and never moved back). With no endpoint subscribed
- * to the table's types, the cursor just moves on.
+ * count (one it no longer shows, having just ended, or whose database it cannot tell, does).
+ * Rows are read in (event_xid, id) order from the cursor on the (event_xid, id) index, so a pass
+ * costs its batch whatever the table's size; a batch that is not full moves the cursor to the
+ * horizon. The cursor row is locked SKIP LOCKED: two processes relaying at once never read the
+ * same rows (a cursor moved by a relay that committed after this statement's snapshot is read as
+ * it is now, and never moved back). With no endpoint subscribed to the table's types, the cursor
+ * just moves on.
  *
  * `events` selects (type, at, data) from `batch`; `at` is the event's time (the row's created_at,
  * which is its transaction's start).
