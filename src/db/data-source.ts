@@ -1,6 +1,8 @@
 import 'reflect-metadata'
 import { resolve } from 'node:path'
+import type { Pool } from 'pg'
 import { DataSource } from 'typeorm'
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
 import { config } from '../config'
 import { Alert } from '../modules/alerts/alert.entity'
 import { Category } from '../modules/categories/category.entity'
@@ -39,3 +41,6 @@ export const dataSource = new DataSource({
     application_name: 'inventory-api',
   },
 })
+
+/** The pg pool TypeORM opened, for the statements that go past its query runner (same connections, same timeouts). */
+export const driverPool = (): Pool => (dataSource.driver as PostgresDriver).master

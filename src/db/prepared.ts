@@ -1,6 +1,5 @@
-import type { Pool, QueryResultRow } from 'pg'
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
-import { dataSource } from './data-source'
+import type { QueryResultRow } from 'pg'
+import { driverPool } from './data-source'
 
 const names = new Map<string, string>()
 
@@ -15,6 +14,5 @@ const names = new Map<string, string>()
 export async function preparedQuery<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
   let name = names.get(text)
   if (name === undefined) names.set(text, (name = `inventory_${names.size}`))
-  const pool: Pool = (dataSource.driver as PostgresDriver).master
-  return (await pool.query<Row>({ name, text, values })).rows
+  return (await driverPool().query<Row>({ name, text, values })).rows
 }

@@ -1,7 +1,5 @@
-import type { Pool } from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
-import { dataSource } from '../../db/data-source'
+import { driverPool } from '../../db/data-source'
 import { log } from '../../http/logger'
 import type { ProductFilters } from '../products/sql'
 import { exportCopyStatement } from './sql'
@@ -50,8 +48,7 @@ export function crlfRecords() {
  * the response starts, so a failing query still gets the JSON 500.
  */
 export async function exportProductsCsv(filters: ProductFilters): Promise<ReadableStream<Uint8Array>> {
-  const pool: Pool = (dataSource.driver as PostgresDriver).master
-  const client = await pool.connect()
+  const client = await driverPool().connect()
   let released = false
   const finish = (error?: unknown) => {
     if (released) return

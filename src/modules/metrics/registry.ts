@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Pool } from 'pg'
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
-import { dataSource } from '../../db/data-source'
+import { dataSource, driverPool } from '../../db/data-source'
 
 /** This process's metrics; with several workers, /metrics merges every process's registry (cluster.ts). */
 export const registry = new Registry()
@@ -85,7 +84,7 @@ export const webhookDeliveries = new Counter({
 for (const outcome of ['delivered', 'retry', 'failed']) webhookDeliveries.inc({ outcome }, 0)
 
 /** The pg pool TypeORM opened, once the database is connected. */
-const pool = (): Pool | undefined => (dataSource.isInitialized ? (dataSource.driver as PostgresDriver).master : undefined)
+const pool = (): Pool | undefined => (dataSource.isInitialized ? driverPool() : undefined)
 
 /** A gauge read from the pool at scrape time. */
 const poolGauge = (name: string, help: string, read: (pool: Pool) => number) =>

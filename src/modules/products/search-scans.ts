@@ -1,7 +1,6 @@
 import pLimit from 'p-limit'
-import type { Pool, QueryResultRow } from 'pg'
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js'
-import { dataSource } from '../../db/data-source'
+import type { QueryResultRow } from 'pg'
+import { driverPool } from '../../db/data-source'
 import { HttpError, tooManySearchScans } from '../../http/errors'
 
 /**
@@ -34,7 +33,7 @@ export const searchScansWaiting = () => waiting
 
 /** The statement in a transaction that holds the lock, waited for until `deadline` (a 429 past it). */
 async function scanWhenAllowed<Row extends QueryResultRow>(text: string, values: unknown[], deadline: number): Promise<Row[]> {
-  const client = await ((dataSource.driver as PostgresDriver).master as Pool).connect()
+  const client = await driverPool().connect()
   let broken: Error | undefined
   try {
     try {
