@@ -66,6 +66,19 @@ describe('GET /products?q= that reads every product', () => {
     expect([answer.status, answer.body.items.map((item) => item.id)]).toEqual([200, [lamp]])
   })
 
+  test('once started, waits for a table lock as any query does (a migration\'s ALTER TABLE), past its turn\'s deadline', async () => {
+    // A migration holds products; the search gets its turn at once, then its statement waits for the table.
+    await otherReplica.query('BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE')
+    const waiting = search('am')
+    await waitFor('the search to wait for the table', 2000, async () =>
+      Number((await dataSource.query(`SELECT count(*) AS n FROM pg_locks WHERE relation = 'products'::regclass AND NOT granted`))[0].n) === 1 ? true : undefined,
+    )
+    await Bun.sleep(SCAN_WAIT_MS + 200)
+    await otherReplica.query('COMMIT')
+    const answer = await waiting
+    expect([answer.status, answer.body.items?.map((item) => item.id)]).toEqual([200, [lamp]])
+  })
+
   test(`one that cannot start within ${SCAN_WAIT_MS} ms → 429 with Retry-After, and nothing held`, async () => {
     await otherReplica.query('SELECT pg_advisory_lock($1)', [String(SCAN_LOCK_KEY)])
     const started = Date.now()

@@ -37,9 +37,12 @@ async function scanWhenAllowed<Row extends QueryResultRow>(text: string, values:
   let broken: Error | undefined
   try {
     try {
-      // lock_timeout = 0 would mean no limit.
+      // lock_timeout = 0 would mean no limit. It bounds the wait for the turn only: the search itself
+      // then waits for the tables as any query does (behind a migration's ALTER TABLE, say).
       const waitMs = Math.max(1, Math.ceil(deadline - performance.now()))
-      await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${waitMs}; ${SCAN_SETTINGS}; SELECT pg_advisory_xact_lock(${SCAN_LOCK_KEY})`)
+      await client.query(
+        `BEGIN READ ONLY; SET LOCAL lock_timeout = ${waitMs}; ${SCAN_SETTINGS}; SELECT pg_advisory_xact_lock(${SCAN_LOCK_KEY}); SET LOCAL lock_timeout TO DEFAULT`,
+      )
     } catch (error) {
       if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error
       await client.query('ROLLBACK')
