@@ -273,7 +273,7 @@ describe('events from every path', () => {
     } finally {
       await neighbour.end()
     }
-   }, 15_000)
+  }, 15_000)
 })
 
 /** inventory_webhook_deliveries_total by outcome, as /metrics shows it (the worker runs in this process). */
