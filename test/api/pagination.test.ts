@@ -170,6 +170,45 @@ describe('cursors', () => {
     }
   })
 
+  test("a category pages in the catalogue's order for every sort, and follows a product's new name, price or categories at once", async () => {
+    const tools = await insertCategory('tools')
+    const garden = await insertCategory('garden')
+    const ids: number[] = []
+    for (let i = 0; i < 14; i++) {
+      // 8 of 14 in tools (some in garden too), with name and price ties; the rest in garden or in none.
+      const categoryIds = i % 7 === 6 ? [] : i % 3 === 2 ? [garden] : [tools, garden].slice(0, 1 + (i % 2))
+      const body = { name: `Item ${(i * 5) % 7}`, price: (i % 4) + 0.5, stock: i, category_ids: categoryIds }
+      const created = await call('POST', '/products', { as: users.admin, body })
+      expect(created.status, created.text).toBe(201)
+      ids.push(created.body.id!)
+    }
+    const inTools = async (label: string, count: number) => {
+      for (const sort of ['', '&sort=name', '&sort=-name', '&sort=price', '&sort=-price', '&sort=-stock', '&sort=created_at', '&sort=-created_at']) {
+        // The same order as the whole catalogue's, with the products outside the category left out.
+        const catalogue = await call('GET', `/products?limit=100${sort}`, { as: users.customer })
+        const expected = catalogue.body.items!.filter((item) => item.categories!.some((category) => category.id === tools)).map((item) => item.id!)
+        expect(expected.length, label).toBe(count)
+        const { items } = await walk(`/products?category_id=${tools}&limit=3${sort}`, users.customer)
+        expect(items.map((item) => item.id), `${label}${sort}`).toEqual(expected)
+      }
+    }
+    await inTools('as created', 8)
+    // The cheapest becomes the dearest and the first name the last; one product joins, another leaves, one is deleted.
+    const [first, second] = (await call('GET', `/products?category_id=${tools}&limit=2&sort=price`, { as: users.customer })).body.items!
+    await call('PUT', `/products/${first!.id}`, { as: users.manager, body: { price: 99 } })
+    await call('PUT', `/products/${second!.id}`, { as: users.manager, body: { name: 'Zz last' } })
+    await query('UPDATE products SET name = $2, price = 0 WHERE id = $1', [ids[1], 'Aa first'])
+    await call('PUT', `/products/${ids[2]}`, { as: users.manager, body: { category_ids: [tools] } })
+    await call('PUT', `/products/${ids[0]}`, { as: users.manager, body: { category_ids: [garden] } })
+    await call('DELETE', `/products/${ids[3]}`, { as: users.admin })
+    await inTools('after the changes', 7)
+    const stale = await query(
+      `SELECT pc.product_id FROM product_categories pc JOIN products p ON p.id = pc.product_id
+       WHERE (pc.name, pc.price, pc.created_at) IS DISTINCT FROM (p.name, p.price, p.created_at)`,
+    )
+    expect(stale).toEqual([])
+  })
+
   test('every list pages by cursor to the same items as by offset', async () => {
     const productId = await insertProduct({ stock: 100, threshold: 1000 })
     // Each drop below the threshold of 1000 is an alert.

@@ -54,16 +54,20 @@ const categoriesOf = (alias: string) => `COALESCE((
 
 /** Each sort's column and the type its cursor text is cast back to; ties go by id ascending, whatever the direction. */
 const SORT_COLUMNS: Record<string, { column: string; type: string }> = {
-  name: { column: 'p.name', type: 'varchar' },
-  price: { column: 'p.price', type: 'numeric' },
-  stock: { column: 'p.stock_quantity', type: 'int' },
-  created_at: { column: 'p.created_at', type: 'timestamptz' },
+  name: { column: 'name', type: 'varchar' },
+  price: { column: 'price', type: 'numeric' },
+  stock: { column: 'stock_quantity', type: 'int' },
+  created_at: { column: 'created_at', type: 'timestamptz' },
 }
 
-export function productOrder(sort: ProductSort | undefined): KeysetOrder {
+/** The sort keys a category link carries a copy of, each in a (category_id, key, product_id) index per direction. */
+const LINK_SORT_KEYS = ['name', 'price', 'created_at']
+
+/** The order of a sort over `p` (products), or over `pc` (a category's links) for the keys they copy. */
+export function productOrder(sort: ProductSort | undefined, alias: 'p' | 'pc' = 'p'): KeysetOrder {
   const descending = sort?.startsWith('-') ?? false
   const key = sort === undefined ? null : SORT_COLUMNS[descending ? sort.slice(1) : sort]!
-  return { key, id: 'p.id', descending }
+  return { key: key && { column: `${alias}.${key.column}`, type: key.type }, id: alias === 'pc' ? 'pc.product_id' : 'p.id', descending }
 }
 
 /** One product, with the row version its ETag is made of. */
@@ -74,7 +78,12 @@ export const GET_PRODUCT_FOR_UPDATE = `${GET_PRODUCT} FOR NO KEY UPDATE OF p`
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
-export function productConditions(filters: ProductFilters): { conditions: string[]; params: unknown[]; categoryParam?: string } {
+/**
+ * The filters as conditions on `p` (products), or, where a category's links `pc` drive the page
+ * (`viaLinks`), on `p` joined to them: the category is then the links' own, and a price range
+ * compares their copy of the price, which their index orders.
+ */
+export function productConditions(filters: ProductFilters, viaLinks = false): { conditions: string[]; params: unknown[]; categoryParam?: string } {
   const params: unknown[] = []
   const param = (value: unknown) => `$${params.push(value)}`
   const conditions = ['p.deleted_at IS NULL']
@@ -85,9 +94,12 @@ export function productConditions(filters: ProductFilters): { conditions: string
     conditions.push(`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`)
   }
   const categoryParam = filters.category_id === undefined ? undefined : param(filters.category_id)
-  if (categoryParam) conditions.push(`EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${categoryParam})`)
-  if (filters.min_price !== undefined) conditions.push(`p.price >= ${param(filters.min_price)}::numeric`)
-  if (filters.max_price !== undefined) conditions.push(`p.price <= ${param(filters.max_price)}::numeric`)
+  if (categoryParam) {
+    conditions.push(viaLinks ? `pc.category_id = ${categoryParam}` : `EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${categoryParam})`)
+  }
+  const price = viaLinks ? 'pc.price' : 'p.price'
+  if (filters.min_price !== undefined) conditions.push(`${price} >= ${param(filters.min_price)}::numeric`)
+  if (filters.max_price !== undefined) conditions.push(`${price} <= ${param(filters.max_price)}::numeric`)
   if (filters.in_stock !== undefined) conditions.push(filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
   if (filters.low_stock !== undefined) {
     conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
@@ -102,6 +114,20 @@ export function productListStatement(filters: ProductFilters): ListStatement {
   // product id of the category.
   const categoryAlone = Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
   const count = categoryParam && categoryAlone ? { from: 'product_categories pc', conditions: [`pc.category_id = ${categoryParam}`] } : undefined
+  const sortKey = filters.sort?.replace(/^-/, '')
+  if (categoryParam && filters.q === undefined && sortKey && LINK_SORT_KEYS.includes(sortKey)) {
+    // The category's links in the sort's order (their index), each joined to its product: the page
+    // reads its own rows however the category's products spread over the sort. Same params, same count.
+    return {
+      from: 'product_categories pc JOIN products p ON p.id = pc.product_id',
+      conditions: productConditions(filters, true).conditions,
+      params,
+      select: PRODUCT_COLUMNS,
+      pageColumns: categoriesOf('page'),
+      order: productOrder(filters.sort, 'pc'),
+      count: count ?? { from: 'products p', conditions },
+    }
+  }
   // Categories are aggregated for the cut page's rows only.
   return {
     from: 'products p',
