@@ -43,6 +43,8 @@ export const SCALE_LISTS: ScaleList[] = [
   { key: 'products category_id -price', label: 'GET /products category_id=7 sort=-price', path: '/products?limit=20&category_id=7&sort=-price', as: 'customer' },
   { key: 'products in_stock', label: 'GET /products in_stock=true', path: '/products?limit=20&in_stock=true', as: 'customer' },
   { key: 'products low_stock', label: 'GET /products low_stock=true', path: '/products?limit=20&low_stock=true', as: 'customer' },
+  // The low-stock products are all named "Oak …": far down the name order.
+  { key: 'products low_stock name', label: 'GET /products low_stock=true sort=name', path: '/products?limit=20&low_stock=true&sort=name', as: 'customer' },
   { key: 'products q selective', label: 'GET /products q=<model code>', path: '/products?limit=20&q={q}', terms: SELECTIVE_TERMS, as: 'customer' },
   { key: 'products q broad', label: 'GET /products q=<material noun>', path: '/products?limit=20&q={q}', terms: BROAD_TERMS, as: 'customer' },
   { key: 'products q word', label: 'GET /products q=<noun>', path: '/products?limit=20&q={q}', terms: WORD_TERMS, as: 'customer' },
