@@ -209,6 +209,7 @@ async function startHttpCeiling(workload: Workload, api: Service, auth: Record<s
   if (!response.ok) throw new Error(`${workload.key}: sample request answered ${response.status}: ${body}`)
   const file = join(tmpdir(), `inventory-bench-${workload.key}.json`)
   writeFileSync(file, body)
+  cleanups.push(async () => rmSync(file, { force: true }))
   const server = await startService('H', join(import.meta.dir, 'servers/http-ceiling.ts'), { CEILING_STATUS: String(response.status), CEILING_BODY_FILE: file }, '/')
   return server
 }

@@ -2,7 +2,7 @@
  * Runs wrk with a generated Lua script and reads back one JSON line that the script's done()
  * prints, so no human-oriented wrk output is parsed.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -56,6 +56,7 @@ end
 }
 
 const scriptDir = mkdtempSync(join(tmpdir(), 'inventory-bench-lua-'))
+process.on('exit', () => rmSync(scriptDir, { recursive: true, force: true }))
 let scriptCount = 0
 
 /** `stop`: ends the run early (wrk stops on SIGINT and still reports). */
