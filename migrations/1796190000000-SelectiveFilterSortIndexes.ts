@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
-import { runBulkStatement } from "../src/db/migration-statements";
+import { buildIndexConcurrently } from "../src/db/migration-statements";
 
 /** The two filters that keep a small share of the products, as the list conditions write them. */
 const FILTERS: Array<[string, string]> = [
@@ -31,10 +31,7 @@ export class SelectiveFilterSortIndexes1796190000000 implements MigrationInterfa
         for (const [filter, predicate] of FILTERS) {
             for (const key of SORTS[filter]!) {
                 for (const [suffix, direction] of [['idx', ''], ['desc_idx', ' DESC']] as const) {
-                    const index = indexName(filter, key, suffix);
-                    // What an interrupted CONCURRENTLY build leaves is an invalid index of that name.
-                    await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS "${index}"`);
-                    await runBulkStatement(queryRunner, `CREATE INDEX CONCURRENTLY "${index}" ON "products" ("${key}"${direction}, "id") WHERE "deleted_at" IS NULL AND ${predicate}`);
+                    await buildIndexConcurrently(queryRunner, indexName(filter, key, suffix), `ON "products" ("${key}"${direction}, "id") WHERE "deleted_at" IS NULL AND ${predicate}`);
                 }
             }
         }

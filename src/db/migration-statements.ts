@@ -20,3 +20,13 @@ export async function runBulkStatement(queryRunner: QueryRunner, sql: string): P
     await connection.query('RESET statement_timeout')
   }
 }
+
+/**
+ * Builds an index without blocking writes (CREATE INDEX CONCURRENTLY, outside a transaction). What
+ * an interrupted build leaves is an invalid index of that name: it is dropped first, so the
+ * migration can run again.
+ */
+export async function buildIndexConcurrently(queryRunner: QueryRunner, name: string, definition: string): Promise<void> {
+  await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name}"`)
+  await runBulkStatement(queryRunner, `CREATE INDEX CONCURRENTLY "${name}" ${definition}`)
+}

@@ -168,7 +168,7 @@ async function pageReads(statement: ListStatement, request: PageRequest): Promis
   const count = new Set(planNodes(plan.find((node) => node['Node Type'] === 'Aggregate')!))
   const scans = plan.filter((node) => !count.has(node) && node['Node Type'].includes('Scan'))
   const sum = (rows: (node: PlanNode) => number) => scans.reduce((total, node) => total + rows(node) * node['Actual Loops'], 0)
-  const removed = sum((node) => node["Rows Removed by Filter"] ?? 0)
+  const removed = sum((node) => node['Rows Removed by Filter'] ?? 0)
   return { read: sum((node) => node['Actual Rows']) + removed, removed }
 }
 
