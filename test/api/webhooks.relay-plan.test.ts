@@ -3,8 +3,8 @@
  * each ledger statement on 30,000 movements and 30,000 alerts (fresh statistics), with an endpoint
  * subscribed, the cursor at the start and then deep in the table. Each runs in a transaction that
  * is rolled back (the statement writes deliveries, jobs and the cursor). Likewise a delivery job's
- * two statements touch only the job's deliveries among 30,000, in the generic plan that their
- * named statements settle on. And what an event writes: recording its attempt updates the
+ * two statements touch only the job's deliveries among 30,000, planned for each run as the
+ * delivery process's sessions plan them (plan_cache_mode = force_custom_plan). And what an event writes: recording its attempt updates the
  * delivery on its own page (HOT), and its body's helper functions are inlined.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
@@ -72,12 +72,12 @@ describe('delivery job plans', () => {
   const list = (values: unknown[], type: string) => `'{${values.join(',')}}'::${type}[]`
   const zeros = list(ids.map(() => 0), 'int')
 
-  /** The deliveries table's scans in the generic plan of one run of the statement, with the job's arguments. */
+  /** The deliveries table's scans in one run of the prepared statement with the job's arguments, planned as the delivery process plans it. */
   async function deliveryScans(statement: string, args: string) {
     const runner = dataSource.createQueryRunner()
     await runner.startTransaction()
     try {
-      await runner.query('SET LOCAL plan_cache_mode = force_generic_plan')
+      await runner.query('SET LOCAL plan_cache_mode = force_custom_plan')
       await runner.query(`PREPARE job_statement AS ${statement}`)
       const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE job_statement(${args})`)
       await runner.query('DEALLOCATE job_statement')

@@ -7,7 +7,7 @@ export const RELAY_BATCH = 500
 /** How often the relay looks for new events; with the worker's 1 s poll, a first attempt starts within about 2 s. */
 export const RELAY_INTERVAL_MS = 1000
 
-/** Named: each connection parses and plans them once, not on every run. */
+/** Named: each connection parses them once, not on every run (and plans each run: see queuePool). */
 const RELAY_STATEMENTS = [
   ['webhook_relay_movements', RELAY_MOVEMENT_EVENTS],
   ['webhook_relay_alerts', RELAY_ALERT_EVENTS],

@@ -23,9 +23,15 @@ const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
   else log.debug('webhook queue', { detail: message })
 })
 
-/** A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown. */
+/**
+ * A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown.
+ * Its sessions plan each run of a prepared statement for the tables as they are then: the delivery
+ * log and the job queue swing from empty to hundreds of thousands of rows, and a plan PostgreSQL
+ * cached while they were small (reading the whole table) would otherwise stay, making every job
+ * read the whole log (test "a delivery job reads its own rows…").
+ */
 function queuePool(databaseUrl: string, max: number) {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'inventory-webhooks' })
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'inventory-webhooks', options: '-c plan_cache_mode=force_custom_plan' })
   const onError = (error: Error) => log.warn('webhook queue connection lost', { error: String(error) })
   pool.on('error', onError)
   pool.on('connect', (client) => client.on('error', onError))
