@@ -29,15 +29,24 @@ const ownCpu = () => {
   return (usage.user + usage.system) / 1e6
 }
 
+export interface Subscription {
+  /** Events not yet delivered: ledger rows not yet relayed, and queued deliveries. */
+  queued(): Promise<number>
+  /** Waits until every event is delivered, then removes the endpoint (for a run without webhooks). */
+  pause(): Promise<void>
+  /** Subscribes the endpoint again, to the events from now on. */
+  resume(): Promise<void>
+  capacity(apiPid: number, placeOrders: () => Promise<unknown>): Promise<DeliveryCapacity>
+  stop(): Promise<DeliveryRate>
+}
+
 /**
  * One endpoint subscribed to every event type, pointing at a receiver in this process that answers
  * 200. capacity() measures what the delivery pipeline costs per event; stop() waits until the API's
  * delivery process has delivered the backlog the orders left (the delivery rate the queue sustains),
  * then removes the endpoint, so the rows after it are not charged for it.
  */
-export async function subscribeEverything(
-  db: Client,
-): Promise<{ capacity(apiPid: number, placeOrders: () => Promise<unknown>): Promise<DeliveryCapacity>; stop(): Promise<DeliveryRate> }> {
+export async function subscribeEverything(db: Client): Promise<Subscription> {
   let received = 0
   const receiver = Bun.serve({
     hostname: '127.0.0.1',
@@ -48,14 +57,24 @@ export async function subscribeEverything(
     },
   })
   const secret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`
-  await db.query(
-    `INSERT INTO webhook_endpoints (url, events, secret) VALUES ($1, '{stock.low,stock.changed,order.created,order.status_changed}', $2)`,
-    [`http://127.0.0.1:${receiver.port}/hook`, secret],
-  )
+  const subscribe = () =>
+    db.query(`INSERT INTO webhook_endpoints (url, events, secret) VALUES ($1, '{stock.low,stock.changed,order.created,order.status_changed}', $2)`, [
+      `http://127.0.0.1:${receiver.port}/hook`,
+      secret,
+    ])
+  const unsubscribe = () => db.query('TRUNCATE webhook_endpoints, webhook_deliveries')
+  await subscribe()
   const pending = async () => Number((await db.query("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")).rows[0].n)
   const unrelayed = async () => Number((await db.query(UNRELAYED_ROWS)).rows[0].n)
   const drained = async () => (await unrelayed()) === 0 && (await pending()) === 0
   return {
+    queued: async () => (await unrelayed()) + (await pending()),
+    async pause() {
+      const started = performance.now()
+      while (!(await drained()) && performance.now() - started < DRAIN_LIMIT_MS) await Bun.sleep(50)
+      await unsubscribe()
+    },
+    resume: async () => void (await subscribe()),
     /**
      * The API's delivery process is frozen (SIGSTOP) while `placeOrders` runs, so their events wait
      * in the ledger; then it is let go, and the backlog's relay, queueing, sending and recording are
@@ -103,7 +122,7 @@ export async function subscribeEverything(
       }
       const seconds = (performance.now() - started) / 1000
       const delivered = backlog - left
-      await db.query('TRUNCATE webhook_endpoints, webhook_deliveries')
+      await unsubscribe()
       receiver.stop(true)
       return { backlog, delivered, seconds, eventsPerSecond: seconds > 0 ? delivered / seconds : 0 }
     },
