@@ -138,6 +138,7 @@ const FILTERS: Array<[string, ProductFilters]> = [
   // About 265 matches, fewer than the count limit: the page is cut from the matches, read once.
   ['q (1 in 113)', { q: 'batch 42' }],
   ['min_price + max_price', { min_price: '10', max_price: '20' }],
+  ['category_id + min_price + max_price', { category_id: 3, min_price: '10', max_price: '20' }],
 ]
 
 describe('product list plans', () => {

@@ -170,7 +170,7 @@ describe('cursors', () => {
     }
   })
 
-  test("a category pages in the catalogue's order for every sort, and follows a product's new name, price or categories at once", async () => {
+  test("a category pages in the catalogue's order for every sort, and follows a product's new name, price or categories at once (its total with a price range too)", async () => {
     const tools = await insertCategory('tools')
     const garden = await insertCategory('garden')
     const ids: number[] = []
@@ -191,6 +191,13 @@ describe('cursors', () => {
         const { items } = await walk(`/products?category_id=${tools}&limit=3${sort}`, users.customer)
         expect(items.map((item) => item.id), `${label}${sort}`).toEqual(expected)
       }
+      // With a price range the total is counted from the links' copy of the price: it follows at once too.
+      const ranged = await call('GET', `/products?category_id=${tools}&min_price=1&max_price=2.5&limit=100`, { as: users.customer })
+      const inRange = (await call('GET', '/products?min_price=1&max_price=2.5&limit=100', { as: users.customer })).body.items!.filter((item) =>
+        item.categories!.some((category) => category.id === tools),
+      )
+      expect(inRange.length, label).toBeGreaterThan(0)
+      expect({ total: ranged.body.total, ids: ranged.body.items!.map((item) => item.id) }, label).toEqual({ total: inRange.length, ids: inRange.map((item) => item.id) })
     }
     await inTools('as created', 8)
     // The cheapest becomes the dearest and the first name the last; one product joins, another leaves, one is deleted.

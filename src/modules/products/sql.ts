@@ -107,13 +107,17 @@ export function productConditions(filters: ProductFilters, viaLinks = false): { 
   return { conditions, params, categoryParam }
 }
 
+/** The filters a category's links answer by themselves: their category, and their copy of the price. */
+const LINK_FILTERS = new Set(['category_id', 'min_price', 'max_price', 'sort'])
+
 export function productListStatement(filters: ProductFilters): ListStatement {
   const { conditions, params, categoryParam } = productConditions(filters)
-  // A category alone: its links are exactly its live products (a deleted product leaves its
-  // categories), so the count reads the (category_id, product_id) index instead of merging every
-  // product id of the category.
-  const categoryAlone = Object.entries(filters).every(([name, value]) => value === undefined || name === 'category_id' || name === 'sort')
-  const count = categoryParam && categoryAlone ? { from: 'product_categories pc', conditions: [`pc.category_id = ${categoryParam}`] } : undefined
+  // A category alone, or with a price range: its links are exactly its live products (a deleted
+  // product leaves its categories) and carry their price, so the count reads one index, (category_id,
+  // product_id) or (category_id, price), instead of joining the category's products to the others.
+  const linksAnswerFilters = Object.entries(filters).every(([name, value]) => value === undefined || LINK_FILTERS.has(name))
+  const linkConditions = () => productConditions(filters, true).conditions.filter((condition) => condition.startsWith('pc.'))
+  const count = categoryParam && linksAnswerFilters ? { from: 'product_categories pc', conditions: linkConditions() } : undefined
   const sortKey = filters.sort?.replace(/^-/, '')
   if (categoryParam && filters.q === undefined && sortKey && LINK_SORT_KEYS.includes(sortKey)) {
     // The category's links in the sort's order (their index), each joined to its product: the page
