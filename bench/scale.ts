@@ -41,6 +41,8 @@ export const SCALE_LISTS: ScaleList[] = [
   ...PRODUCT_SORTS.map((sort): ScaleList => ({ key: `products sort=${sort}`, label: `GET /products sort=${sort}`, path: `/products?limit=20&sort=${sort}`, as: 'customer', deep: sort === '-price' })),
   { key: 'products category_id', label: 'GET /products category_id=7', path: '/products?limit=20&category_id=7', as: 'customer' },
   { key: 'products category_id -price', label: 'GET /products category_id=7 sort=-price', path: '/products?limit=20&category_id=7&sort=-price', as: 'customer' },
+  // Half of the category's products: counted from its links' copy of the price.
+  { key: 'products category_id min_price', label: 'GET /products category_id=7 min_price=500', path: '/products?limit=20&category_id=7&min_price=500', as: 'customer' },
   { key: 'products in_stock', label: 'GET /products in_stock=true', path: '/products?limit=20&in_stock=true', as: 'customer' },
   { key: 'products low_stock', label: 'GET /products low_stock=true', path: '/products?limit=20&low_stock=true', as: 'customer' },
   // The low-stock products are all named "Oak …": far down the name order.
