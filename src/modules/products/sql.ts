@@ -112,19 +112,20 @@ const LINK_FILTERS = new Set(['category_id', 'min_price', 'max_price', 'sort'])
 
 export function productListStatement(filters: ProductFilters): ListStatement {
   const { conditions, params, categoryParam } = productConditions(filters)
+  // The same filters on a category's links joined to their products (same params).
+  const viaLinks = categoryParam ? productConditions(filters, true).conditions : undefined
   // A category alone, or with a price range: its links are exactly its live products (a deleted
   // product leaves its categories) and carry their price, so the count reads one index, (category_id,
   // product_id) or (category_id, price), instead of joining the category's products to the others.
   const linksAnswerFilters = Object.entries(filters).every(([name, value]) => value === undefined || LINK_FILTERS.has(name))
-  const linkConditions = () => productConditions(filters, true).conditions.filter((condition) => condition.startsWith('pc.'))
-  const count = categoryParam && linksAnswerFilters ? { from: 'product_categories pc', conditions: linkConditions() } : undefined
+  const count = viaLinks && linksAnswerFilters ? { from: 'product_categories pc', conditions: viaLinks.filter((condition) => condition.startsWith('pc.')) } : undefined
   const sortKey = filters.sort?.replace(/^-/, '')
-  if (categoryParam && filters.q === undefined && sortKey && LINK_SORT_KEYS.includes(sortKey)) {
+  if (viaLinks && filters.q === undefined && sortKey && LINK_SORT_KEYS.includes(sortKey)) {
     // The category's links in the sort's order (their index), each joined to its product: the page
-    // reads its own rows however the category's products spread over the sort. Same params, same count.
+    // reads its own rows however the category's products spread over the sort. Same count.
     return {
       from: 'product_categories pc JOIN products p ON p.id = pc.product_id',
-      conditions: productConditions(filters, true).conditions,
+      conditions: viaLinks,
       params,
       select: PRODUCT_COLUMNS,
       pageColumns: categoriesOf('page'),
