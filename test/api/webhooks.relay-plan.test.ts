@@ -4,13 +4,15 @@
  * subscribed, the cursor at the start and then deep in the table. Each runs in a transaction that
  * is rolled back (the statement writes deliveries, jobs and the cursor). Likewise a delivery job's
  * two statements touch only the job's deliveries among 30,000, planned for each run as the
- * delivery process's sessions plan them (plan_cache_mode = force_custom_plan). And what an event writes: recording its attempt updates the
- * delivery on its own page (HOT), and its body's helper functions are inlined.
+ * delivery process's sessions plan them (its plan_cache_mode). And what an event writes:
+ * recording its attempt updates the delivery on its own page (HOT), and its body's helper
+ * functions are inlined.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { Client } from 'pg'
 import { dataSource } from '../../src/db/data-source'
 import { DELIVERY_BATCH, PENDING_DELIVERIES, RECORD_ATTEMPTS, RELAY_ALERT_EVENTS, RELAY_MOVEMENT_EVENTS } from '../../src/modules/webhooks/sql'
+import { QUEUE_PLAN_CACHE_MODE } from '../../src/modules/webhooks/worker'
 import { insertProduct } from '../support/fixtures'
 import { resetDatabase } from '../support/helpers'
 import { planNodes } from '../support/plans'
@@ -77,7 +79,7 @@ describe('delivery job plans', () => {
     const runner = dataSource.createQueryRunner()
     await runner.startTransaction()
     try {
-      await runner.query('SET LOCAL plan_cache_mode = force_custom_plan')
+      await runner.query(`SET LOCAL plan_cache_mode = ${QUEUE_PLAN_CACHE_MODE}`)
       await runner.query(`PREPARE job_statement AS ${statement}`)
       const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE job_statement(${args})`)
       await runner.query('DEALLOCATE job_statement')

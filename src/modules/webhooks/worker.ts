@@ -24,14 +24,21 @@ const queueLogger = new Logger(() => (level: LogLevel, message: string) => {
 })
 
 /**
- * A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown.
- * Its sessions plan each run of a prepared statement for the tables as they are then: the delivery
- * log and the job queue swing from empty to hundreds of thousands of rows, and a plan PostgreSQL
- * cached while they were small (reading the whole table) would otherwise stay, making every job
- * read the whole log (test "a delivery job reads its own rows…").
+ * The queue's sessions plan each run of a prepared statement for the tables as they are then: the
+ * delivery log and the job queue swing from empty to hundreds of thousands of rows, and a plan
+ * PostgreSQL cached while they were small (reading the whole table) would otherwise stay, making
+ * every job read the whole log (test "a delivery job reads its own rows…").
  */
+export const QUEUE_PLAN_CACHE_MODE = 'force_custom_plan'
+
+/** A pool of the queue's own; graphile-worker asks for error handlers on the pool and on each client, so that a lost connection is logged, not thrown. */
 function queuePool(databaseUrl: string, max: number) {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'inventory-webhooks', options: '-c plan_cache_mode=force_custom_plan' })
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    application_name: 'inventory-webhooks',
+    options: `-c plan_cache_mode=${QUEUE_PLAN_CACHE_MODE}`,
+  })
   const onError = (error: Error) => log.warn('webhook queue connection lost', { error: String(error) })
   pool.on('error', onError)
   pool.on('connect', (client) => client.on('error', onError))
