@@ -43,6 +43,10 @@ export const SCALE_LISTS: ScaleList[] = [
   { key: 'products category_id -price', label: 'GET /products category_id=7 sort=-price', path: '/products?limit=20&category_id=7&sort=-price', as: 'customer' },
   // Half of the category's products: counted from its links' copy of the price.
   { key: 'products category_id min_price', label: 'GET /products category_id=7 min_price=500', path: '/products?limit=20&category_id=7&min_price=500', as: 'customer' },
+  // A category with a stock flag: counted from its links' flags. Category 1 holds every low-stock product, category 7 none.
+  { key: 'products category_id in_stock', label: 'GET /products category_id=7 in_stock=true', path: '/products?limit=20&category_id=7&in_stock=true', as: 'customer' },
+  { key: 'products category_id low_stock', label: 'GET /products category_id=1 low_stock=true', path: '/products?limit=20&category_id=1&low_stock=true', as: 'customer' },
+  { key: 'products category_id low_stock name', label: 'GET /products category_id=7 low_stock=true sort=name (none)', path: '/products?limit=20&category_id=7&low_stock=true&sort=name', as: 'customer' },
   { key: 'products in_stock', label: 'GET /products in_stock=true', path: '/products?limit=20&in_stock=true', as: 'customer' },
   { key: 'products low_stock', label: 'GET /products low_stock=true', path: '/products?limit=20&low_stock=true', as: 'customer' },
   // The low-stock products are all named "Oak …": far down the name order.

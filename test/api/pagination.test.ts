@@ -216,6 +216,60 @@ describe('cursors', () => {
     expect(stale).toEqual([])
   })
 
+  test("a category's in_stock and low_stock follow the stock from every path at once: order, adjustment, bulk, edit, import, cancelled bulk", async () => {
+    const tools = await insertCategory('tools')
+    const garden = await insertCategory('garden')
+    // Stock 10, threshold 5 each: in stock, not low.
+    const skus = ['A', 'B', 'C', 'D', 'E', 'F']
+    const ids: Record<string, number> = {}
+    for (const sku of skus) {
+      const created = await call('POST', '/products', { as: users.admin, body: { sku, name: `Item ${sku}`, price: 1, stock: 10, low_stock_threshold: 5, category_ids: [tools, garden] } })
+      expect(created.status, created.text).toBe(201)
+      ids[sku] = created.body.id!
+    }
+    const filtered = async (filter: string) => {
+      const response = await call('GET', `/products?category_id=${tools}&${filter}&limit=100`, { as: users.customer })
+      expect(response.status, response.text).toBe(200)
+      return { total: response.body.total, skus: response.body.items!.map((item) => item.sku) }
+    }
+    const expectFlags = async (low: string[], out: string[]) => {
+      const rest = (of: string[]) => skus.filter((sku) => !of.includes(sku))
+      for (const sort of ['', '&sort=name', '&sort=-price', '&sort=stock', '&sort=created_at']) {
+        expect(await filtered(`low_stock=true${sort}`), `low${sort}`).toMatchObject({ total: low.length })
+        expect((await filtered(`low_stock=true${sort}`)).skus.toSorted(), `low${sort}`).toEqual(low)
+        expect((await filtered(`low_stock=false${sort}`)).skus.toSorted(), `not low${sort}`).toEqual(rest(low))
+        expect((await filtered(`in_stock=false${sort}`)).skus.toSorted(), `out${sort}`).toEqual(out)
+        expect((await filtered(`in_stock=true&low_stock=true${sort}`)).skus.toSorted(), `in and low${sort}`).toEqual(rest(out).filter((sku) => low.includes(sku)))
+      }
+      expect(await filtered('in_stock=true'), 'in').toEqual({ total: rest(out).length, skus: rest(out) })
+      // The links' flags are the products' own, in both categories.
+      const stale = await query(
+        `SELECT pc.product_id FROM product_categories pc JOIN products p ON p.id = pc.product_id
+         WHERE (pc.in_stock, pc.low_stock) IS DISTINCT FROM (p.stock_quantity > 0, p.stock_quantity < p.low_stock_threshold)`,
+      )
+      expect(stale).toEqual([])
+    }
+    await expectFlags([], [])
+    // A to 4 (low) by an order; B to 0 (low and out) by an adjustment; C to 3 and D to 0 by a bulk; E's threshold raised past its stock.
+    expect((await call('POST', '/orders', { as: users.customer, body: { product_id: ids.A, quantity: 6 } })).status).toBe(201)
+    expect((await call('POST', `/products/${ids.B}/stock-adjustments`, { as: users.manager, body: { delta: -10, reason: 'loss' } })).status).toBe(201)
+    const bulk = { items: [{ sku: 'C', delta: -7, reason: 'damage' }, { product_id: ids.D, delta: -10, reason: 'loss' }] }
+    expect((await call('POST', '/stock-adjustments', { as: users.manager, body: bulk })).status).toBe(201)
+    expect((await call('PUT', `/products/${ids.E}`, { as: users.manager, body: { low_stock_threshold: 11 } })).status).toBe(200)
+    await expectFlags(['A', 'B', 'C', 'D', 'E'], ['B', 'D'])
+    // Back: A restocked by an edit of its stock, B and E by an import; a bulk whose last item fails changes nothing.
+    expect((await call('PUT', `/products/${ids.A}`, { as: users.manager, body: { stock: 50 } })).status).toBe(200)
+    const imported = await call('POST', '/products/import', {
+      as: users.manager,
+      headers: { 'content-type': 'text/csv' },
+      body: 'sku,name,description,price,stock,low_stock_threshold,categories\r\nB,Item B,,1,20,5,tools|garden\r\nE,Item E,,1,10,5,tools|garden\r\n',
+    })
+    expect(imported.status, imported.text).toBe(200)
+    const failing = { items: [{ sku: 'C', delta: 100, reason: 'restock' }, { sku: 'F', delta: -11, reason: 'loss' }] }
+    expect((await call('POST', '/stock-adjustments', { as: users.manager, body: failing })).status).toBe(400)
+    await expectFlags(['C', 'D'], ['D'])
+  })
+
   test('every list pages by cursor to the same items as by offset', async () => {
     const productId = await insertProduct({ stock: 100, threshold: 1000 })
     // Each drop below the threshold of 1000 is an alert.

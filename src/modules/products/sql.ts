@@ -80,8 +80,8 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
 /**
  * The filters as conditions on `p` (products), or, where a category's links `pc` drive the page
- * (`viaLinks`), on `p` joined to them: the category is then the links' own, and a price range
- * compares their copy of the price, which their index orders.
+ * (`viaLinks`), on `p` joined to them: the category is then the links' own, a price range
+ * compares their copy of the price, which their index orders, and the stock filters their flags.
  */
 export function productConditions(filters: ProductFilters, viaLinks = false): { conditions: string[]; params: unknown[]; categoryParam?: string } {
   const params: unknown[] = []
@@ -100,29 +100,37 @@ export function productConditions(filters: ProductFilters, viaLinks = false): { 
   const price = viaLinks ? 'pc.price' : 'p.price'
   if (filters.min_price !== undefined) conditions.push(`${price} >= ${param(filters.min_price)}::numeric`)
   if (filters.max_price !== undefined) conditions.push(`${price} <= ${param(filters.max_price)}::numeric`)
-  if (filters.in_stock !== undefined) conditions.push(filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
+  // The links' flags are the product's stock compared with 0 and with its threshold (kept so by triggers).
+  if (filters.in_stock !== undefined) {
+    conditions.push(viaLinks ? `pc.in_stock = ${filters.in_stock}` : filters.in_stock ? 'p.stock_quantity > 0' : 'p.stock_quantity = 0')
+  }
   if (filters.low_stock !== undefined) {
-    conditions.push(filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold')
+    conditions.push(
+      viaLinks ? `pc.low_stock = ${filters.low_stock}` : filters.low_stock ? 'p.stock_quantity < p.low_stock_threshold' : 'p.stock_quantity >= p.low_stock_threshold',
+    )
   }
   return { conditions, params, categoryParam }
 }
 
-/** The filters a category's links answer by themselves: their category, and their copy of the price. */
-const LINK_FILTERS = new Set(['category_id', 'min_price', 'max_price', 'sort'])
+/** The filters a category's links answer by themselves: their category, their copy of the price, and their stock flags. */
+const LINK_FILTERS = new Set(['category_id', 'min_price', 'max_price', 'in_stock', 'low_stock', 'sort'])
 
 export function productListStatement(filters: ProductFilters): ListStatement {
   const { conditions, params, categoryParam } = productConditions(filters)
   // The same filters on a category's links joined to their products (same params).
   const viaLinks = categoryParam ? productConditions(filters, true).conditions : undefined
-  // A category alone, or with a price range: its links are exactly its live products (a deleted
-  // product leaves its categories) and carry their price, so the count reads one index, (category_id,
-  // product_id) or (category_id, price), instead of joining the category's products to the others.
+  // A category alone, or with a price range or stock flags: its links are exactly its live products
+  // (a deleted product leaves its categories) and carry their price and flags, so the count reads one
+  // index, e.g. (category_id, product_id) or (category_id, in_stock, product_id), instead of joining
+  // the category's products to the others.
   const linksAnswerFilters = Object.entries(filters).every(([name, value]) => value === undefined || LINK_FILTERS.has(name))
   const count = viaLinks && linksAnswerFilters ? { from: 'product_categories pc', conditions: viaLinks.filter((condition) => condition.startsWith('pc.')) } : undefined
   const sortKey = filters.sort?.replace(/^-/, '')
-  if (viaLinks && filters.q === undefined && sortKey && LINK_SORT_KEYS.includes(sortKey)) {
-    // The category's links in the sort's order (their index), each joined to its product: the page
-    // reads its own rows however the category's products spread over the sort. Same count.
+  const stockFlag = filters.in_stock !== undefined || filters.low_stock !== undefined
+  if (viaLinks && filters.q === undefined && (sortKey ? LINK_SORT_KEYS.includes(sortKey) : stockFlag)) {
+    // The category's links in the sort's order (their index; by id, a flag's), each joined to its
+    // product: the page reads its own rows however the category's products spread over the sort,
+    // and a rare flag (low or out of stock) has an index of its own links per sort. Same count.
     return {
       from: 'product_categories pc JOIN products p ON p.id = pc.product_id',
       conditions: viaLinks,
