@@ -4,10 +4,12 @@ import { buildIndexConcurrently, runBulkStatement } from "../src/db/migration-st
 /** Products whose links one backfill statement sets the flags of (each its own short transaction). */
 const BACKFILL_PRODUCTS = 50_000
 
-/** The flags' selective values, as the list conditions write them, and the sort keys each has an index for. */
-const SELECTIVE: Array<[string, string]> = [
-    ['low_stock', `"low_stock"`],
-    ['out_of_stock', `NOT "in_stock"`],
+/** Each value of each flag, as the list conditions select it, and the other flag, which its count may filter on too. */
+const FLAG_VALUES: Array<{ name: string; predicate: string; other: string; selective: boolean }> = [
+    { name: 'in_stock', predicate: `"in_stock"`, other: 'low_stock', selective: false },
+    { name: 'out_of_stock', predicate: `NOT "in_stock"`, other: 'low_stock', selective: true },
+    { name: 'low_stock', predicate: `"low_stock"`, other: 'in_stock', selective: true },
+    { name: 'not_low_stock', predicate: `NOT "low_stock"`, other: 'in_stock', selective: false },
 ]
 const SORT_KEYS = ['name', 'price', 'created_at']
 
@@ -24,10 +26,11 @@ const SORT_KEYS = ['name', 'price', 'created_at']
  * flags change only when an order, adjustment or edit crosses zero or the threshold, so the
  * trigger's condition is checked on every stock UPDATE but it writes only then.
  *
- * Indexes: per flag (category_id, flag, product_id), including the other flag and the price, which
- * count every mix of category, flags and price range without reading the table, and give a flag's
- * page in id order; and for the flags' selective values (low stock, out of stock), a partial
- * (category_id, key, product_id) index per sort key and direction, as the products have.
+ * Indexes, partial: per value of each flag, the category's links in id order, (category_id,
+ * product_id) including the other flag and the price, which count every mix of category, flags
+ * and price range without reading the table and give a flag's page by id; and for the selective
+ * values (low stock, out of stock), a (category_id, key, product_id) index per sort key and
+ * direction, as the products have.
  *
  * Outside a transaction, so that the service keeps serving while it runs: the triggers first, then
  * the flags in short batches, then the indexes built CONCURRENTLY. Each step can run again.
@@ -69,12 +72,12 @@ export class CategoryStockFlags1796200000000 implements MigrationInterface {
                 FROM "products" p WHERE p."id" = pc."product_id" AND pc."product_id" > ${from} AND pc."product_id" <= ${from + BACKFILL_PRODUCTS} AND pc."in_stock" IS NULL`);
         }
         await runBulkStatement(queryRunner, `ALTER TABLE "product_categories" ALTER "in_stock" SET NOT NULL, ALTER "low_stock" SET NOT NULL`);
-        await buildIndexConcurrently(queryRunner, 'product_categories_in_stock_idx', `ON "product_categories" ("category_id", "in_stock", "product_id") INCLUDE ("low_stock", "price")`);
-        await buildIndexConcurrently(queryRunner, 'product_categories_low_stock_idx', `ON "product_categories" ("category_id", "low_stock", "product_id") INCLUDE ("in_stock", "price")`);
-        for (const [flag, predicate] of SELECTIVE) {
+        for (const { name, predicate, other, selective } of FLAG_VALUES) {
+            await buildIndexConcurrently(queryRunner, `product_categories_${name}_idx`, `ON "product_categories" ("category_id", "product_id") INCLUDE ("${other}", "price") WHERE ${predicate}`);
+            if (!selective) continue
             for (const key of SORT_KEYS) {
                 for (const [suffix, direction] of [['idx', ''], ['desc_idx', ' DESC']] as const) {
-                    await buildIndexConcurrently(queryRunner, selectiveIndexName(flag, key, suffix), `ON "product_categories" ("category_id", "${key}"${direction}, "product_id") WHERE ${predicate}`);
+                    await buildIndexConcurrently(queryRunner, `product_categories_${name}_${key}_${suffix}`, `ON "product_categories" ("category_id", "${key}"${direction}, "product_id") WHERE ${predicate}`);
                 }
             }
         }
@@ -103,5 +106,3 @@ export class CategoryStockFlags1796200000000 implements MigrationInterface {
     }
 
 }
-
-const selectiveIndexName = (flag: string, key: string, suffix: string) => `product_categories_${flag}_${key}_${suffix}`
