@@ -197,9 +197,12 @@ export function pageQuery(statement: ListStatement, request: PageRequest): { sql
   // statement's generic plan assumes a LIMIT $n keeps a tenth of the matches, which at a million
   // rows made PostgreSQL plan every run anew (about 0.45 ms of each list request). A limit is one of
   // 100 values, so a statement has at most 100 texts per shape (db/prepared.ts bounds them).
-  const countLimit = integerLiteral(config.LIST_COUNT_LIMIT + 1)
-  const limit = integerLiteral(request.limit + 1)
-  const offset = request.after ? undefined : request.offset === 0 ? '0' : param(request.offset)
+  // A search keeps them as parameters, as before: with literals its pages at 1,000 products took
+  // twice as long in the bench (20.8 against 9.7 ms), and at a million it is planned per run anyway.
+  const literal = statement.readMatchesOnce ? param : integerLiteral
+  const countLimit = literal(config.LIST_COUNT_LIMIT + 1)
+  const limit = literal(request.limit + 1)
+  const offset = request.after ? undefined : request.offset === 0 && !statement.readMatchesOnce ? '0' : param(request.offset)
   const after = request.after && { key: key ? `${param(request.after.key)}::${key.type}` : null, id: param(request.after.id) }
   // What orders a page's rows once they leave their table: a cut of several ranges, and the outer query.
   const cursorColumns = `${key ? `${key.column} AS cursor_value, ` : ''}${id} AS cursor_id`

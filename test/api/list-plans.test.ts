@@ -238,9 +238,9 @@ describe('prepared list statements', () => {
   test(`at most ${PREPARED_STATEMENT_LIMIT} texts are prepared; the rest run unnamed`, async () => {
     const texts = Array.from({ length: PREPARED_STATEMENT_LIMIT + 20 }, (_, i) => `SELECT $1::int + ${i} AS n /* prepared-limit test */`)
     for (const [i, text] of texts.entries()) expect(await preparedQuery<{ n: number }>(text, [1])).toEqual([{ n: 1 + i }])
-    const [{ n }] = await preparedQuery<{ n: string }>("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%prepared-limit test%'", [])
-    expect(Number(n)).toBeLessThan(PREPARED_STATEMENT_LIMIT)
-    expect(Number(n)).toBeGreaterThan(0)
+    const [prepared] = await preparedQuery<{ n: string }>("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%prepared-limit test%'", [])
+    expect(Number(prepared!.n)).toBeLessThan(PREPARED_STATEMENT_LIMIT)
+    expect(Number(prepared!.n)).toBeGreaterThan(0)
   })
 })
 
