@@ -121,8 +121,8 @@ export function productListStatement(filters: ProductFilters): ListStatement {
   const viaLinks = categoryParam ? productConditions(filters, true).conditions : undefined
   // A category alone, or with a price range or stock flags: its links are exactly its live products
   // (a deleted product leaves its categories) and carry their price and flags, so the count reads one
-  // index, e.g. (category_id, product_id) or (category_id, in_stock, product_id), instead of joining
-  // the category's products to the others.
+  // index, e.g. (category_id, product_id), or that of the category's in-stock links, instead of
+  // joining the category's products to the others.
   const linksAnswerFilters = Object.entries(filters).every(([name, value]) => value === undefined || LINK_FILTERS.has(name))
   const count = viaLinks && linksAnswerFilters ? { from: 'product_categories pc', conditions: viaLinks.filter((condition) => condition.startsWith('pc.')) } : undefined
   const sortKey = filters.sort?.replace(/^-/, '')
